@@ -1,0 +1,43 @@
+# Thin targets: each calls dlab, docker or pytest. `make help` lists them.
+FLAVOR ?= cpu
+PYTHON ?= python3
+DLAB = $(PYTHON) scripts/dlab
+TEST_PYTHON ?= .venv/bin/python
+
+.PHONY: help lab image test lint bench check doctor down lock base-image venv
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+lab:  ## start JupyterLab (builds the image when missing)
+	$(DLAB) up
+
+image:  ## build the image: make image FLAVOR=cpu|cuda
+	$(DLAB) build --flavor $(FLAVOR)
+
+test: venv  ## build what the tests need, then run all tests
+	scripts/test
+
+lint:  ## hadolint, shellcheck, compose config
+	scripts/lint
+
+bench:  ## size and speed figures (JSON + table) into build/bench.json
+	$(TEST_PYTHON) scripts/bench.py
+
+check:  ## smoke checks inside a fresh container
+	$(DLAB) check --flavor $(FLAVOR)
+
+doctor:  ## every prerequisite with a tick or a cross
+	$(DLAB) doctor
+
+down:  ## stop the lab
+	$(DLAB) down
+
+lock:  ## re-pin docker/requirements/*.lock from the .in files
+	scripts/lock
+
+base-image:  ## make the Debian base image offline (debootstrap + docker import)
+	scripts/make-base-image
+
+venv:  ## the host test environment in .venv
+	scripts/venv
