@@ -376,8 +376,24 @@ for how, speed in speeds.items():
 # A Keras model takes such a generator directly, or wrap it in
 # `tf.data.Dataset.from_generator` or a `keras.utils.PyDataset` to add
 # prefetching. For a set this small, `data.load_faces()` simply loads all
-# of it into memory.
-#
+# of it into memory. It reads `$DLAB_DATA/faces.h5`, so pointing `DLAB_DATA`
+# at our folder makes the course loader read the file we just wrote:
+
+# %%
+import os
+
+course_data = os.environ.get("DLAB_DATA")
+os.environ["DLAB_DATA"] = str(work)
+try:
+    ours = data.load_faces()
+finally:
+    if course_data is None:
+        del os.environ["DLAB_DATA"]
+    else:
+        os.environ["DLAB_DATA"] = course_data
+print({key: getattr(value, "shape", len(value)) for key, value in ours.items()})
+
+# %% [markdown]
 # ## Checks
 
 # %%
@@ -393,6 +409,7 @@ for a, b in [("train", "val"), ("train", "test"), ("val", "test")]:
     assert leaked_groups(files, splits[a], splits[b]) == 0, f"a group is in both {a} and {b}"
 assert sizes == {split: len(rows) for split, rows in splits.items()}
 assert stored_names == names
+assert ours["names"] == names and len(ours["y_test"]) == len(splits["test"]), "data.load_faces() reads our file"
 assert np.array_equal(x_train_h5, from_files), "the HDF5 images equal the images read from the files"
 assert np.array_equal(y_train_h5, files["label"].to_numpy()[splits["train"]])
 assert len(np.unique(first_batch_labels)) > 1, "a batch mixes several people"
