@@ -108,6 +108,18 @@ def start(plan):
     raise engine.engine_error(message, ["run"])
 
 
+def gpus_refused(gpus, images):
+    """Before a long build: does the engine give GPUs at all? The refusal, or '' (also when untestable)."""
+    if gpus == "none" or not images:
+        return ""
+    probe = ["run", "--rm", "--network", "none", "--label", "org.dlab.probe=1", "--entrypoint", "true",
+             "--gpus", gpu_flag(gpus), sorted(images)[0]]
+    result = engine.run(probe, check=False, timeout=120)
+    if engine.GPU_REFUSAL in result.stderr:
+        return engine.first_line(result.stderr.replace("docker: Error response from daemon: ", ""))
+    return ""
+
+
 def remove_failed(name):
     """A `docker run` that fails at start leaves a created container: remove it, if it is ours."""
     found = engine.find_instance(name) if name else None

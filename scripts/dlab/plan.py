@@ -64,7 +64,7 @@ class LaunchPlan:
 
     @property
     def env(self) -> Dict[str, str]:
-        env = {"JUPYTER_TOKEN": self.token}
+        env = {"JUPYTER_TOKEN": self.token} if self.token else {}
         if self.flavor == "cuda" and self.gpus == "none":
             # Where nvidia is the engine's default runtime it would hand over every GPU anyway.
             env["NVIDIA_VISIBLE_DEVICES"] = "void"

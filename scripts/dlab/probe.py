@@ -53,6 +53,8 @@ class HostFacts:
     daemon_error: str = ""
     engine_os: str = ""                # "Docker Desktop", "Debian GNU/Linux 12 (bookworm)", ...
     engine_arch: str = "x86_64"
+    engine_version: str = ""
+    engine_root: str = ""              # DockerRootDir, where images are stored
     runtimes: Tuple[str, ...] = ("runc",)
     cdi_gpu: bool = False              # a CDI spec names nvidia.com/gpu
     toolkit_tools: Tuple[str, ...] = ()  # NVIDIA Container Toolkit programs on PATH
@@ -103,6 +105,8 @@ def parse_docker_info(data) -> dict:
         "daemon": "ok",
         "engine_os": data.get("OperatingSystem", ""),
         "engine_arch": data.get("Architecture", ""),
+        "engine_version": data.get("ServerVersion", ""),
+        "engine_root": data.get("DockerRootDir", ""),
         "runtimes": tuple(sorted((data.get("Runtimes") or {}).keys())),
         "cdi_gpu": any(_cdi_names_gpu(d) for d in data.get("CDISpecDirs") or ()),
     }

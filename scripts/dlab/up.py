@@ -58,6 +58,11 @@ def run(args):
     facts = probe_for(options)
     for _attempt in range(4):
         launch = plan(facts, options)
+        if launch.build and launch.gpus != "none":
+            # Ask the engine before building an image for GPUs it might not give.
+            facts.gpu_refused = act.gpus_refused(launch.gpus, facts.images)
+            if facts.gpu_refused:
+                continue
         for note in launch.notes:
             act.say(note)
         if launch.reuse:

@@ -1,0 +1,107 @@
+"""`dlab check`: the smoke checks of lab/smoke, run with pytest inside a fresh container."""
+
+from __future__ import annotations
+
+REPORT = "dlab-check.xml"
+SMOKE = "/opt/dlab/smoke"
+
+
+def add_parser(subparsers):
+    from .up import add_device_options
+
+    parser = subparsers.add_parser("check", help="run the smoke checks inside a fresh container",
+                                   description="Check the lab from the inside: imports, devices against the asked GPUs, "
+                                   "a Keras fit, HDF5, OpenCV, a notebook kernel. Writes JUnit XML into the work folder.")
+    add_device_options(parser)
+    parser.add_argument("--require-assets", action="store_true",
+                        help="fail (instead of flag) when a data set or weight file is missing from the image")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output")
+    parser.set_defaults(func=run)
+
+
+def results(xml_path):
+    """[(check, outcome, seconds, detail)] from a JUnit XML report; outcome: pass | FAIL | flagged."""
+    import xml.etree.ElementTree as ET
+
+    rows = []
+    for case in ET.parse(xml_path).getroot().iter("testcase"):
+        outcome, detail = "pass", ""
+        for tag, label in (("failure", "FAIL"), ("error", "FAIL"), ("skipped", "flagged")):
+            found = case.find(tag)
+            if found is not None:
+                outcome = label
+                detail = (found.get("message") or found.text or "").strip().splitlines()[0:1]
+                detail = detail[0] if detail else ""
+                break
+        name = case.get("name", "?").removeprefix("test_").replace("_", " ")
+        rows.append((name, outcome, f"{float(case.get('time', 0)):.1f}s", detail))
+    return rows
+
+
+def clip(text, width=110):
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def run(args):
+    import os
+    import secrets
+    import subprocess
+
+    from . import act, engine
+    from .errors import DlabError
+    from .instances import table
+    from .plan import LaunchPlan, Options, check_options, check_work, plan_devices
+    from .probe import probe_host
+    from .images import FLAVORS, default_image
+
+    options = Options(flavor=args.flavor, gpus=args.gpus, work=args.work, image=args.image, browser=False)
+    check_options(options)
+    refs = [options.image] if options.image else [default_image(f) for f in FLAVORS]
+    facts = probe_host(image_refs=refs, work=options.work)
+    create_work = check_work(facts.work)
+    for _attempt in range(3):
+        image, flavor, gpus, build, notes = plan_devices(facts, options)
+        if build and gpus != "none":
+            facts.gpu_refused = act.gpus_refused(gpus, facts.images)
+            if facts.gpu_refused:
+                continue
+        for note in notes:
+            act.say(note)
+        box = LaunchPlan(name=f"dlab-check-{secrets.token_hex(4)}", image=image, flavor=flavor, gpus=gpus, port=0,
+                         host_ip="", token="", work=facts.work.path, user=f"{facts.uid}:{facts.gid}" if facts.uid is not None else None,
+                         create_work=create_work, build=build)
+        act.prepare(box)
+        create_work = False
+        report = os.path.join(box.work, REPORT)
+        if os.path.exists(report):
+            os.remove(report)  # our own report from an earlier check
+        extra = {"DLAB_EXPECT_GPUS": gpus, "DLAB_REQUIRE_ASSETS": "1" if args.require_assets else "0"}
+        promised = (facts.images.get(image) or {}).get("org.dlab.tensorflow", "")
+        if promised:
+            extra["DLAB_EXPECT_TENSORFLOW"] = promised
+        command = ["python", "-m", "pytest", SMOKE, "-p", "no:cacheprovider", "-q", "-rA", "-o", "junit_family=xunit1",
+                   f"--junitxml={act.WORK_TARGET}/{REPORT}"]
+        argv = act.run_args(box, detach=False, remove=True, command=command, extra_env=extra,
+                            labels={"org.dlab.check": "1"})
+        act.say(f"checking {image} ({'no GPU' if gpus == 'none' else 'GPUs ' + gpus}) in a fresh container")
+        done = subprocess.run([engine.docker_cli() or "docker", *argv], env=act.run_env(box, extra),
+                              capture_output=True, text=True, timeout=1800)
+        if engine.GPU_REFUSAL in done.stderr:
+            facts.gpu_refused = engine.first_line(done.stderr.replace("docker: Error response from daemon: ", ""))
+            continue
+        break
+    else:
+        raise DlabError("the checks would not start", "run `dlab doctor`")
+    if args.verbose:
+        print(done.stdout + done.stderr)
+    if not os.path.exists(report):
+        print(done.stdout[-3000:] + done.stderr[-3000:])
+        raise engine.engine_error(done.stderr, ["run"]) if done.returncode == 125 else DlabError(
+            f"the smoke checks did not run (exit {done.returncode})", "see the output above")
+    rows = results(report)
+    print(table([("CHECK", "RESULT", "TIME", "DETAIL"), *[(n, o, t, clip(d)) for n, o, t, d in rows]]))
+    failed = sum(1 for row in rows if row[1] == "FAIL")
+    flagged = sum(1 for row in rows if row[1] == "flagged")
+    summary = f"{len(rows) - failed - flagged} passed, {failed} failed, {flagged} flagged; JUnit XML: {report}"
+    print(summary)
+    return 0 if rows and not failed and done.returncode == 0 else 1
