@@ -101,6 +101,9 @@ def parse_gpus(value):
 def check_work(work):
     if work is None:
         return False
+    if not work.reachable:
+        raise UserError(f"cannot reach the work folder {work.path} (permission denied on a folder above it)",
+                        "pick a --work folder you can open, e.g. in your home")
     if work.exists and not work.is_dir:
         raise UserError(f"the work folder {work.path} is a file", "pass --work with a folder (the file is left as it is)")
     if work.exists and not work.writable:

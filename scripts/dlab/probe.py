@@ -36,6 +36,7 @@ class Work:
     writable: bool = False
     parent_exists: bool = True
     parent_writable: bool = True
+    reachable: bool = True          # False: a folder above it does not let the caller through
 
 
 @dataclass
@@ -175,6 +176,12 @@ def probe_image(ref):
 def probe_work(path) -> Work:
     path = os.path.abspath(os.path.expanduser(path))
     parent = os.path.dirname(path)
+    try:
+        os.stat(path)
+    except PermissionError:
+        return Work(path=path, reachable=False)
+    except OSError:
+        pass
     exists = os.path.lexists(path)
     return Work(
         path=path,

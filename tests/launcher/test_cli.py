@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, dlab
+from launcher_helpers import ROOT, dlab
 from dlab import check, cli, cuda, probe
 
 PACKAGE = ROOT / "scripts" / "dlab"

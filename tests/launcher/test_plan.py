@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import load_host
+from launcher_helpers import load_host
 from dlab import act, engine
 from dlab.errors import UserError
 from dlab.images import default_image
@@ -171,6 +171,7 @@ def test_bad_options_are_user_errors(options, words):
         (dict(exists=True, is_dir=True, writable=False), "not writable"),
         (dict(exists=False, parent_exists=False), "parent folder"),
         (dict(exists=False, parent_exists=True, parent_writable=False), "cannot create"),
+        (dict(reachable=False), "cannot reach"),
     ],
 )
 def test_bad_work_folder_is_a_user_error(work, words):
