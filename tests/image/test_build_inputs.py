@@ -1,0 +1,69 @@
+"""Bad build input gets one clear line, a fix, and a non-zero exit."""
+
+import shutil
+import subprocess
+import sys
+
+from conftest import ROOT
+
+DLAB = [sys.executable, str(ROOT / "scripts" / "dlab")]
+
+
+def dlab(*args):
+    return subprocess.run([*DLAB, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_unknown_flavor_is_refused():
+    """`dlab build --flavor gpu` says which flavors exist and exits 2."""
+    result = dlab("build", "--flavor", "gpu")
+    assert result.returncode == 2
+    assert "error: unknown flavor 'gpu'" in result.stderr and "fix: use one of: cpu, cuda" in result.stderr
+
+
+def test_missing_base_image_is_refused(docker_client):
+    """A base image that is not present is named, with the offline script to make it."""
+    result = dlab("build", "--flavor", "cpu", "--base-image", "dlab-test-no-such-base:1")
+    assert result.returncode == 2
+    assert "error: base image 'dlab-test-no-such-base:1' is not present" in result.stderr
+    assert "scripts/make-base-image" in result.stderr
+
+
+def copy_tree_with_stale_lock(tmp_path):
+    tree = tmp_path / "tree"
+    for part in ("docker", "lab", "scripts"):
+        shutil.copytree(ROOT / part, tree / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("VERSION", ".dockerignore"):
+        shutil.copy(ROOT / part, tree / part)
+    with open(tree / "docker" / "requirements" / "cpu.in", "a") as f:
+        f.write("rich\n")
+    return tree
+
+
+def test_stale_lock_is_refused_by_dlab(tmp_path):
+    """A lock that does not match its .in files is refused before any build starts."""
+    tree = copy_tree_with_stale_lock(tmp_path)
+    result = subprocess.run([sys.executable, str(tree / "scripts" / "dlab"), "build", "--flavor", "cpu"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "error: docker/requirements/cpu.lock does not match common.in + cpu.in" in result.stderr
+    assert "fix: run scripts/lock cpu" in result.stderr
+
+
+def test_stale_lock_is_refused_by_the_dockerfile(tmp_path, docker_client):
+    """A plain `docker build` with a stale lock stops at the lock check with the same message."""
+    tree = copy_tree_with_stale_lock(tmp_path)
+    base = "debian:bookworm-slim"
+    for candidate in ("debian:bookworm-slim", "dlab-base:bookworm"):
+        try:
+            docker_client.images.get(candidate)
+            base = candidate
+            break
+        except Exception:
+            continue
+    result = subprocess.run(
+        ["docker", "build", "-f", "docker/Dockerfile", "--target", "cpu", "--build-arg", f"BASE_IMAGE={base}",
+         "--progress", "plain", "-t", "dlab-test-stale-lock", "."],
+        cwd=tree, capture_output=True, text=True, timeout=600, env={**__import__("os").environ, "DOCKER_BUILDKIT": "1"},
+    )
+    assert result.returncode != 0
+    assert "error: cpu.lock does not match common.in + cpu.in" in result.stderr

@@ -1,0 +1,57 @@
+"""Every package the image promises imports, in both flavors."""
+
+import json
+
+import pytest
+
+PROMISED = [
+    "tensorflow", "keras", "h5py", "cv2", "ipywidgets", "matplotlib", "pandas", "sklearn",
+    "skimage", "pytest", "nbclient", "papermill", "jupytext", "tensorboard", "jupyterlab",
+    "jupyter_server_proxy", "jupyterhub", "ipykernel", "dlab_course",
+]
+IMPORT_ALL = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\nprint('ok')"
+
+
+@pytest.mark.parametrize("flavor", ["cpu", "cuda"])
+def test_promised_packages_import(request, flavor):
+    """tensorflow, keras, h5py, cv2, Jupyter and the rest import in the flavor's image."""
+    tracked = request.getfixturevalue(f"{flavor}_container")
+    extra = ["jupyterlab_nvdashboard"] if flavor == "cuda" else []
+    logs = tracked.run(["python", "-c", IMPORT_ALL, *PROMISED, *extra], network_mode="none")
+    assert logs.strip().endswith("ok")
+
+
+def test_jupyterhub_singleuser_starts(cpu_container):
+    """`jupyterhub-singleuser --version` works: the image serves as a JupyterHub single-user server."""
+    logs = cpu_container.run(["jupyterhub-singleuser", "--version"])
+    assert logs.strip().splitlines()[-1][0].isdigit()
+
+
+def test_tensorflow_matches_its_label(cpu_container, docker_client, cpu_image):
+    """The org.dlab.tensorflow label is the TensorFlow that imports inside."""
+    labels = docker_client.images.get(cpu_image).labels
+    logs = cpu_container.run(["python", "-c", "import tensorflow as tf; print(tf.__version__)"])
+    assert logs.strip().splitlines()[-1] == labels["org.dlab.tensorflow"]
+
+
+def test_cpu_tensorflow_trains(cpu_container):
+    """A tiny Keras fit runs on the CPU flavor, offline."""
+    code = (
+        "import numpy as np, keras\n"
+        "x = np.random.rand(256, 4).astype('float32'); y = (x.sum(1) > 2).astype('float32')\n"
+        "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation='relu'), keras.layers.Dense(1, activation='sigmoid')])\n"
+        "m.compile('adam', 'binary_crossentropy', metrics=['accuracy'])\n"
+        "h = m.fit(x, y, epochs=30, verbose=0)\n"
+        "print(h.history['accuracy'][-1])"
+    )
+    logs = cpu_container.run(["python", "-c", code], network_mode="none")
+    assert float(logs.strip().splitlines()[-1]) > 0.8
+
+
+def test_build_manifest_lists_packages(cpu_image):
+    """Each build writes build/<version>-<flavor>.json with the image, its size and its packages."""
+    from conftest import ROOT
+
+    manifest = json.loads((ROOT / "build" / f"{cpu_image.split(':')[1]}.json").read_text())
+    assert manifest["image"] == cpu_image and manifest["size_bytes"] > 0
+    assert any(p.startswith("tensorflow-cpu==") for p in manifest["packages"])
