@@ -12,7 +12,7 @@
 # 3. MNIST: flatten, scale, one-hot encode, and fit a softmax regression in Keras.
 # 4. Look inside: the model's weights are ten pictures, one per digit.
 
-# %% tags=["parameters"] smoke={"N_TRAIN": 1000, "N_VAL": 300, "EPOCHS": 6, "MIN_ACCURACY": 0.6}
+# %% tags=["parameters"] smoke={"N_TRAIN": 2000, "N_VAL": 300, "EPOCHS": 6, "MIN_ACCURACY": 0.6}
 N_TRAIN = 55_000  # training images (the older course used 4 000)
 N_VAL = 5_000  # validation images, held out from the end of the training set
 EPOCHS = 10
