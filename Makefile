@@ -2,7 +2,6 @@
 FLAVOR ?= cpu
 PYTHON ?= python3
 DLAB = $(PYTHON) scripts/dlab
-TEST_PYTHON ?= .venv/bin/python
 
 .PHONY: help lab image test lint bench check doctor down lock base-image venv
 
@@ -22,7 +21,7 @@ lint:  ## hadolint, shellcheck, compose config
 	scripts/lint
 
 bench:  ## size and speed figures (JSON + table) into build/bench.json
-	$(TEST_PYTHON) scripts/bench.py
+	$(PYTHON) scripts/bench.py
 
 check:  ## smoke checks inside a fresh container
 	$(DLAB) check --flavor $(FLAVOR)
