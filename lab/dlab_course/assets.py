@@ -28,7 +28,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-DEFAULT_CACHE = os.environ.get("DLAB_ASSET_CACHE", "/tmp/dlab-assets")
+DEFAULT_CACHE = os.environ.get("DLAB_ASSET_CACHE", "/var/cache/dlab-assets")
 CHUNK = 1 << 16
 CIFAR_DIR = "cifar-10-batches-py-target"  # what keras.datasets.cifar10 (Keras 3.6+) asks get_file for
 FACE_SIZE = 64
@@ -221,6 +221,19 @@ def copy_into(source, dest):
     make_shared(dest)
 
 
+def safe_extract(tar, target):
+    """extractall that refuses paths leaving target (tar filters exist only from Python 3.11.4)."""
+    target = Path(target).resolve()
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(target, filter="data")
+        return
+    for member in tar.getmembers():
+        path = (target / member.name).resolve()
+        if target not in path.parents and path != target or member.issym() or member.islnk():
+            raise AssetError(f"refusing the archive member {member.name}")
+    tar.extractall(target)
+
+
 def install_keras_cifar10(source, dest):
     """The archive as get_file keeps it (<fname>_archive) and its extraction (<fname>/)."""
     datasets = dest.parent
@@ -229,7 +242,7 @@ def install_keras_cifar10(source, dest):
     if extract_to.exists():
         shutil.rmtree(extract_to)
     with tarfile.open(source) as tar:
-        tar.extractall(extract_to, filter="data")
+        safe_extract(tar, extract_to)
     make_shared(extract_to)
 
 
@@ -423,9 +436,13 @@ def cmd_prepare(args):
     return 0
 
 
-def default_manifest():
-    beside = Path(__file__).resolve().with_name("course.toml")
-    return str(beside if beside.exists() else Path(__file__).resolve().parents[1] / "course.toml")
+def find_manifest(root):
+    """course.toml beside this file, else ROOT/course/course.toml (the image's layout)."""
+    here = Path(__file__).resolve()
+    for candidate in (here.with_name("course.toml"), Path(root) / "course" / "course.toml", here.parents[1] / "course.toml"):
+        if candidate.exists():
+            return str(candidate)
+    return str(here.with_name("course.toml"))
 
 
 def main(argv=None):
@@ -434,7 +451,7 @@ def main(argv=None):
     fetch = sub.add_parser("fetch", help="download, verify and install the assets")
     prepare = sub.add_parser("prepare", help="build derived assets (faces.h5) from the downloads")
     for p in (fetch, prepare):
-        p.add_argument("--manifest", default=default_manifest(), help="course.toml (default: %(default)s)")
+        p.add_argument("--manifest", help="course.toml (default: beside this file, else ROOT/course/course.toml)")
         p.add_argument("--cache", default=DEFAULT_CACHE, help="download cache (default: %(default)s)")
         p.add_argument("--root", required=True, help="install root, e.g. /opt/dlab")
     fetch.add_argument("--only", nargs="+", metavar="NAME", help="fetch only these assets")
@@ -443,6 +460,7 @@ def main(argv=None):
     fetch.add_argument("--timeout", type=float, default=20, help="network timeout in seconds (default: %(default)s)")
     fetch.add_argument("--retries", type=int, default=3, help="tries per asset (default: %(default)s)")
     args = parser.parse_args(argv)
+    args.manifest = args.manifest or find_manifest(args.root)
     return cmd_fetch(args) if args.command == "fetch" else cmd_prepare(args)
 
 

@@ -80,7 +80,10 @@ def _cifar_folder():
     if not (folder / "test_batch").exists():
         archive = _require("cifar10", datasets / CIFAR_ARCHIVE)
         with tarfile.open(archive) as tar:  # as Keras does on first use
-            tar.extractall(datasets / CIFAR_DIR, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(datasets / CIFAR_DIR, filter="data")
+            else:
+                tar.extractall(datasets / CIFAR_DIR)
     return folder
 
 
