@@ -265,3 +265,10 @@ def test_plan_touches_nothing(monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", forbidden)
     monkeypatch.setattr(builtins, "open", forbidden)
     plan(facts, opts(gpus="1"))
+
+
+def test_root_caller_runs_jupyter_as_root():
+    """A root caller (sudo dlab up) gets a lab running as root, so Jupyter is told to allow it."""
+    launch = plan(load_host("no-gpu", uid=0, gid=0), opts())
+    assert launch.user == "0:0" and launch.command == ("jupyter", "lab", "--allow-root")
+    assert plan(load_host("no-gpu"), opts()).command == ()

@@ -1,0 +1,82 @@
+"""A student's first minutes, in a real browser: `dlab up`, JupyterLab, the course, a cell that runs."""
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+URL = re.compile(r"http://127\.0\.0\.1:\d+/lab\?token=[0-9a-zA-Z_-]+")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def dlab(*args):
+    env = {**os.environ, "PATH": "/usr/bin:" + os.environ.get("PATH", "")}
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "dlab"), *args],
+                          capture_output=True, text=True, timeout=600, env=env)
+
+
+@pytest.fixture
+def lab_url(tmp_path, cpu_image):
+    """A lab started with `dlab up --no-browser`; its printed URL. Removed afterwards."""
+    name = f"dlabtest-{secrets.token_hex(4)}"
+    result = dlab("up", "--no-browser", "--flavor", "cpu", "--name", name, "--work", str(tmp_path / "work"))
+    match = URL.search(result.stdout)
+    try:
+        assert result.returncode == 0 and match, result.stdout + result.stderr
+        yield match.group(0)
+    finally:
+        dlab("down", name)
+
+
+@pytest.fixture
+def page(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        try:
+            yield page
+        finally:
+            page.screenshot(path=str(tmp_path / "last.png"))
+            browser.close()
+
+
+def entry(page, name):
+    """A file-browser entry by its exact name."""
+    return page.locator(".jp-DirListing-item", has=page.locator(".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$")))
+
+
+def test_student_opens_the_lab_and_runs_a_cell(lab_url, page):
+    """The printed URL opens JupyterLab; the course folder is there; a course notebook opens and runs a cell."""
+    page.goto(lab_url)
+    entry(page, "course").wait_for(timeout=120_000)
+    entry(page, "course").dblclick()
+    entry(page, "exercises").dblclick()
+    notebook = page.locator(".jp-DirListing-item .jp-DirListing-itemText", has_text=re.compile(r"\.ipynb$")).first
+    notebook.wait_for(timeout=30_000)
+    name = notebook.inner_text()
+    notebook.dblclick()
+
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
+    assert name in page.locator(".jp-mod-current .lm-TabBar-tabLabel, .lm-TabBar-tab.jp-mod-current").first.inner_text()
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
+
+    panel.locator(".jp-Cell").first.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("a")            # a new cell above, in command mode
+    page.keyboard.press("Enter")        # edit it
+    page.keyboard.type("print(6 * 7)")
+    page.keyboard.press("Shift+Enter")
+    output = panel.locator(".jp-OutputArea-output", has_text=re.compile(r"^\s*42\s*$"))
+    output.wait_for(timeout=120_000)
+    assert output.count() == 1
