@@ -1,0 +1,34 @@
+"""Helpers for the offline tests: the `dlab` command, docker, throwaway tags."""
+
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DLAB = [sys.executable, str(ROOT / "scripts" / "dlab")]
+SMALL_PINS = ("six", "idna")  # two small pure-Python wheels of the lock, for a quick wheelhouse
+
+
+def dlab(*args, launcher=None, timeout=1800):
+    """Run `python3 scripts/dlab ...` (or a launcher unpacked from a bundle) as a user would."""
+    command = [sys.executable, str(launcher)] if launcher else DLAB
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def docker(*args, check=True, timeout=900):
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
+
+
+def image_id(ref):
+    result = docker("image", "inspect", "--format", "{{.Id}}", ref, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def remove_tag(ref):
+    """Untag (never delete layers another tag holds); a missing tag is fine."""
+    docker("image", "rm", "--no-prune", ref, check=False)
+
+
+def fresh_tag(prefix, version):
+    return f"dlabtest-{prefix}-{secrets.token_hex(4)}:{version}-cpu"
