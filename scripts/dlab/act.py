@@ -109,11 +109,17 @@ def start(plan):
 
 
 def gpus_refused(gpus, images):
-    """Before a long build: does the engine give GPUs at all? The refusal, or '' (also when untestable)."""
-    if gpus == "none" or not images:
+    """Before a long build: does the engine give GPUs at all? The refusal, or '' (also when untestable).
+
+    The engine refuses GPUs before the container's program starts, so any local image will do.
+    """
+    if gpus == "none":
+        return ""
+    images = sorted(images) or engine.run(["image", "ls", "-q"], check=False).stdout.split()[:1]
+    if not images:
         return ""
     probe = ["run", "--rm", "--network", "none", "--label", "org.dlab.probe=1", "--entrypoint", "true",
-             "--gpus", gpu_flag(gpus), sorted(images)[0]]
+             "--gpus", gpu_flag(gpus), images[0]]
     result = engine.run(probe, check=False, timeout=120)
     if engine.GPU_REFUSAL in result.stderr:
         return engine.first_line(result.stderr.replace("docker: Error response from daemon: ", ""))

@@ -23,7 +23,7 @@ def add_parser(subparsers):
     parser.set_defaults(func=run)
 
 
-def findings(facts, compose, port, version):
+def findings(facts, compose, port, version, refusal=""):
     """The doctor's verdicts from host facts (pure, like plan())."""
     from . import cuda, engine
     from .images import default_image
@@ -64,7 +64,9 @@ def findings(facts, compose, port, version):
         names = ", ".join(f"{g.index}: {g.name}" for g in facts.gpus)
         out.append(Finding("host GPUs", "ok", f"{names}; driver {facts.driver}"))
     if has_gpu:
-        if engine_gives_gpus(facts):
+        if refusal:
+            out.append(Finding("GPU support in the engine", "fail", f"a test container was refused: {refusal}", engine.TOOLKIT_FIX))
+        elif engine_gives_gpus(facts):
             how = "nvidia runtime" if "nvidia" in facts.runtimes else "CDI spec" if facts.cdi_gpu else (
                 ", ".join(facts.toolkit_tools) or facts.engine_os)
             out.append(Finding("GPU support in the engine", "ok", how))
@@ -147,7 +149,12 @@ def run(args):
     with ThreadPoolExecutor(max_workers=1) as pool:
         compose = pool.submit(compose_version) if __import__("shutil").which("docker") else None
         facts = probe_host(image_refs=[default_image(f) for f in FLAVORS], port=args.port)
-        found = findings(facts, compose.result() if compose else "", args.port, version())
+        refusal = ""
+        if facts.gpus and facts.daemon == "ok":
+            from .act import gpus_refused
+
+            refusal = gpus_refused("all", facts.images)  # the engine's word beats any sign on the host
+        found = findings(facts, compose.result() if compose else "", args.port, version(), refusal)
     for f in found:
         print(f"{mark(f.status, sys.stdout)} {f.name}: {f.detail}")
         if f.fix and f.status in ("fail", "warn"):

@@ -28,7 +28,8 @@ def dlab(*args):
 def lab_url(tmp_path, cpu_image):
     """A lab started with `dlab up --no-browser`; its printed URL. Removed afterwards."""
     name = f"dlabtest-{secrets.token_hex(4)}"
-    result = dlab("up", "--no-browser", "--flavor", "cpu", "--name", name, "--work", str(tmp_path / "work"))
+    image = [] if cpu_image.endswith("-cpu") and cpu_image.startswith("dlab:") else ["--image", cpu_image]
+    result = dlab("up", "--no-browser", "--flavor", "cpu", *image, "--name", name, "--work", str(tmp_path / "work"))
     match = URL.search(result.stdout)
     try:
         assert result.returncode == 0 and match, result.stdout + result.stderr

@@ -35,6 +35,11 @@ def load_host(name, **overrides):
     return probe.HostFacts(**fields)
 
 
+def image_args(image):
+    """`--image REF` when the tests run another image than the checkout's (DLAB_IMAGE_CPU), else nothing."""
+    return [] if image == default_image("cpu") else ["--image", image]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from launcher_helpers import STUDENT_UID, URL, as_student, dlab, free_port, student_dir
+from launcher_helpers import STUDENT_UID, URL, as_student, dlab, free_port, image_args, student_dir
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -36,7 +36,7 @@ def inspect(name):
 def test_up_status_logs_down(labs, tmp_path, cpu_image):
     """up starts a healthy lab with its URL; status lists it; logs show Jupyter; down removes it, the work stays."""
     work = tmp_path / "work"
-    result, name, port, token = up(labs, work, "--flavor", "cpu")
+    result, name, port, token = up(labs, work, "--flavor", "cpu", *image_args(cpu_image))
     assert api_status(port, token) == 200
     assert "created the work folder" in result.stdout and work.is_dir()
     assert (work / "course" / "exercises").is_dir()
@@ -59,7 +59,7 @@ def test_up_status_logs_down(labs, tmp_path, cpu_image):
 
 def test_up_twice_shows_the_running_lab(labs, tmp_path, cpu_image):
     """A second `dlab up` with the same name prints the running lab's URL and starts nothing new."""
-    _, name, port, token = up(labs, tmp_path / "work", "--flavor", "cpu")
+    _, name, port, token = up(labs, tmp_path / "work", *image_args(cpu_image))
     first = inspect(name).id
     again = dlab("up", "--no-browser", "--name", name, "--work", str(tmp_path / "work"))
     assert again.returncode == 0 and "already running" in again.stdout
@@ -70,8 +70,8 @@ def test_up_twice_shows_the_running_lab(labs, tmp_path, cpu_image):
 def test_two_named_labs_side_by_side(labs, tmp_path, cpu_image):
     """Two named labs on the same asked port: the second moves to the next free port; both answer."""
     port = free_port()
-    _, first, port1, token1 = up(labs, tmp_path / "a", port=port)
-    result, second, port2, token2 = up(labs, tmp_path / "b", port=port)
+    _, first, port1, token1 = up(labs, tmp_path / "a", *image_args(cpu_image), port=port)
+    result, second, port2, token2 = up(labs, tmp_path / "b", *image_args(cpu_image), port=port)
     assert port1 == port and port2 != port and f"port {port} is taken; using {port2}" in result.stdout
     assert api_status(port1, token1) == 200 and api_status(port2, token2) == 200
     listed = dlab("status").stdout
@@ -84,7 +84,7 @@ def test_taken_port_moves_to_the_next_free_one(labs, tmp_path, cpu_image):
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
-        result, _, port, token = up(labs, tmp_path / "work", port=taken)
+        result, _, port, token = up(labs, tmp_path / "work", *image_args(cpu_image), port=taken)
     assert port > taken and f"port {taken} is taken; using {port}" in result.stdout
     assert api_status(port, token) == 200
 
@@ -94,7 +94,8 @@ def test_work_files_belong_to_the_caller(labs, open_tmp, cpu_image):
     home = student_dir(open_tmp / "home")
     work = home / "work"
     name, port = labs.name(), free_port()
-    result = as_student("up", "--no-browser", "--name", name, "--work", str(work), "--port", str(port), home=home)
+    result = as_student("up", "--no-browser", "--name", name, "--work", str(work), "--port", str(port),
+                        *image_args(cpu_image), home=home)
     assert result.returncode == 0, result.stdout + result.stderr
     notebooks = list((work / "course" / "exercises").glob("*.ipynb"))
     assert notebooks
@@ -103,14 +104,14 @@ def test_work_files_belong_to_the_caller(labs, open_tmp, cpu_image):
     assert inspect(name).labels["org.dlab.work"] == str(work)
 
 
-def test_fake_gpus_without_toolkit_use_the_cpu(labs, tmp_path, cpu_image, fake_gpu_host):
+def test_fake_gpus_without_toolkit_use_the_cpu(labs, tmp_path, default_cpu_image, fake_gpu_host):
     """GPUs on the host but no NVIDIA Container Toolkit: the CPU image, with one line saying why."""
     result, name, _, _ = up(labs, tmp_path / "work", env=fake_gpu_host())
     assert "found 2 NVIDIA GPUs but the Docker engine cannot give containers GPUs" in result.stdout
     assert inspect(name).labels["org.dlab.flavor"] == "cpu"
 
 
-def test_engine_refusal_falls_back_to_cpu(labs, tmp_path, cpu_image, fake_gpu_host):
+def test_engine_refusal_falls_back_to_cpu(labs, tmp_path, default_cpu_image, fake_gpu_host):
     """auto on a host that looks GPU-ready: the engine's real refusal turns into the CPU image and the fix."""
     result, name, port, token = up(labs, tmp_path / "work", env=fake_gpu_host(toolkit=True))
     assert "the Docker engine refused GPUs (could not select device driver" in result.stdout
@@ -121,7 +122,7 @@ def test_engine_refusal_falls_back_to_cpu(labs, tmp_path, cpu_image, fake_gpu_ho
 
 
 @pytest.mark.parametrize("gpus", ["all", "1"])
-def test_engine_refusal_fails_explicit_gpus(labs, tmp_path, cpu_image, fake_gpu_host, gpus):
+def test_engine_refusal_fails_explicit_gpus(labs, tmp_path, default_cpu_image, fake_gpu_host, gpus):
     """An explicit --gpus the engine refuses: exit 2 with the engine's words and the fix; nothing left running."""
     name = labs.name()
     result = dlab("up", "--no-browser", "--name", name, "--gpus", gpus, "--work", str(tmp_path / "work"),

@@ -1,0 +1,62 @@
+"""`dlab doctor`: a tick or a cross per prerequisite, and the fix for each cross."""
+
+import pytest
+
+from dlab.doctor import findings
+from launcher_helpers import dlab, load_host
+
+
+def verdicts(host, **overrides):
+    facts = load_host(host, **overrides)
+    return {f.name: f for f in findings(facts, compose="2.29.7", port=8888, version="0.1.0")}
+
+
+@pytest.mark.parametrize(
+    "host, name, status, words",
+    [
+        ("gpu-no-toolkit", "GPU support in the engine", "fail", "no NVIDIA runtime"),
+        ("toolkit-old-driver", "driver new enough for CUDA", "fail", "470.256.02"),
+        ("two-gpus", "driver new enough for CUDA", "ok", "580.82.07"),
+        ("no-gpu", "host GPUs", "skip", "no NVIDIA GPU"),
+        ("apple-silicon", "host GPUs", "skip", "macOS"),
+        ("driver-broken", "host GPUs", "fail", "couldn't communicate with the NVIDIA driver"),
+        ("port-taken", "port 8888 free", "warn", "next free port"),
+    ],
+)
+def test_doctor_verdicts_over_recorded_hosts(host, name, status, words):
+    """Each recorded host gets the right tick, cross or dash for its GPUs, driver, runtime and port."""
+    found = verdicts(host)[name]
+    assert found.status == status and words in found.detail
+    assert status != "fail" or found.fix
+
+
+def test_doctor_flags_a_missing_image_with_how_to_build_it():
+    """No CPU image: a cross and the build command."""
+    found = verdicts("no-gpu", images={})["cpu image"]
+    assert found.status == "fail" and "dlab build --flavor cpu" in found.fix
+
+
+def test_doctor_on_this_host():
+    """On this engine: CLI, daemon and socket ticked, no GPU (dash), the summary line last."""
+    result = dlab("doctor")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("✓ docker CLI")
+    assert any(l.startswith("✓ Docker daemon reachable") for l in lines)
+    assert any(l.startswith("– host GPUs: no NVIDIA GPU") for l in lines)
+    assert "problem" in lines[-1]
+    assert result.returncode == (0 if lines[-1].startswith("0 problems") else 1)
+
+
+def test_doctor_with_a_dead_daemon(tmp_path):
+    """DOCKER_HOST at a dead socket: the daemon gets a cross and the way to start it."""
+    result = dlab("doctor", env={"DOCKER_HOST": f"unix://{tmp_path}/dead.sock"})
+    assert result.returncode == 1
+    assert "✗ Docker daemon reachable" in result.stdout and "systemctl start docker" in result.stdout
+
+
+def test_doctor_asks_the_engine_about_gpus(fake_gpu_host):
+    """Stand-in GPUs and toolkit on PATH: the engine's real refusal still gets the cross."""
+    result = dlab("doctor", env=fake_gpu_host(toolkit=True))
+    assert "✓ host GPUs: 0: NVIDIA RTX A5000, 1: NVIDIA RTX A5000; driver 580.82.07" in result.stdout
+    assert "✗ GPU support in the engine: a test container was refused: could not select device driver" in result.stdout
+    assert result.returncode == 1
