@@ -215,9 +215,8 @@ def manifest_digest(address, repo, tag):
 
 def split_ref(ref):
     """(repository path, tag) of a ref without its registry part."""
-    first, _, rest = ref.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        ref = rest
+    if names_a_registry(ref):
+        ref = ref.split("/", 1)[1]
     name, _, tag = ref.rpartition(":")
     return (name, tag) if name and "/" not in tag else (ref, "latest")
 
@@ -300,6 +299,20 @@ def pull(ref):
         raise UserError(f"could not pull {ref} (docker pull exit {code})",
                         "check that the registry runs and this engine trusts it (insecure-registries, docs/offline.md)")
     return engine.run(["image", "inspect", "--format", "{{.Id}}", ref]).stdout.strip()
+
+
+def names_a_registry(ref):
+    first, _, rest = ref.partition("/")
+    return bool(rest) and ("." in first or ":" in first or first == "localhost")
+
+
+def pull_missing(ref):
+    """For `dlab up --image HOST:PORT/...`: pull the image when the engine lacks it; True when pulled."""
+    if not names_a_registry(ref) or engine.run(["image", "inspect", ref], check=False).returncode == 0:
+        return False
+    print(f"dlab: {ref} is not here; pulling it from {ref.split('/', 1)[0]}", flush=True)
+    pull(ref)
+    return True
 
 
 def run_pull(args):
