@@ -13,7 +13,7 @@
 #
 # $$ \mathrm{MSE}(a, b) = \frac{1}{N} \sum_{i=1}^{N} \left( a x_i + b - y_i \right)^2 . $$
 
-# %% tags=["parameters"] smoke={"STEPS": 150, "EPOCHS": 100, "MAX_MSE": 100.0}
+# %% tags=["parameters"] smoke={"STEPS": 100, "EPOCHS": 100, "MAX_MSE": 100.0}
 N_POINTS = 50  # points in the data set
 SEED = 0  # seed of the random data: change it for another data set
 LEARNING_RATE = 0.02  # step size of gradient descent
@@ -127,7 +127,6 @@ b = tf.Variable(0.0)
 x_tf, y_tf = tf.constant(x), tf.constant(y)
 
 
-@tf.function
 def train_step():
     ### BEGIN SOLUTION  compute `loss` (the MSE, with tf.reduce_mean) inside `with tf.GradientTape() as tape:`, then tape.gradient(loss, [a, b]), then a.assign_sub(LEARNING_RATE * gradient of a), same for b
     with tf.GradientTape() as tape:
@@ -206,6 +205,8 @@ print(f"Keras: a = {kernel.item():.3f}, b = {bias.item():.3f}, MSE = {keras_mse:
 # - Move the data to the right: `x = rng.uniform(0, 20, ...)`. Gradient descent gets
 #   much slower. Why? (Look at the shape of the valley.) Subtracting the mean of $x$
 #   first fixes it: that is why we *standardise* inputs.
+# - Put `@tf.function` above `def train_step():` (notebook 01) and time the loop
+#   with `%%time` before and after.
 # - Replace `SGD` by `keras.optimizers.Adam(learning_rate=0.5)` in the Keras model.
 #
 # ## Checks
