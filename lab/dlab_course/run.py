@@ -71,9 +71,11 @@ def locate_course(course_dir=None, manifest=None, workdir=None, numbers=()):
         if not (IMAGE_COURSE / "course.toml").exists():
             raise UsageError(f"no course found: neither {REPO_MANIFEST} nor {IMAGE_COURSE / 'course.toml'} exists")
         return render.load_manifest(IMAGE_COURSE / "course.toml"), IMAGE_COURSE
+    manifest_data = render.load_manifest(manifest)
+    select(manifest_data.get("notebooks", []), list(numbers))  # refuse unknown numbers before rendering
     rendered = Path(workdir) / "rendered"
     render.render_course(manifest, rendered, list(numbers))
-    return render.load_manifest(manifest), rendered
+    return manifest_data, rendered
 
 
 def select(entries, numbers):

@@ -1,0 +1,94 @@
+"""Seeding: course notebooks are copied into the work folder only where absent; an upgrade never overwrites an edit."""
+
+import io
+import tarfile
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_and_wait(docker_client, image, work):
+    """Run the image's entrypoint on the work folder (it seeds, then runs `true`); returns its log."""
+    container = docker_client.containers.run(
+        image, command=["true"], detach=True, network_mode="none",
+        volumes={str(work): {"bind": "/home/jovyan/work", "mode": "rw"}},
+    )
+    try:
+        status = container.wait(timeout=120)
+        logs = container.logs().decode(errors="replace")
+        assert status["StatusCode"] == 0, logs
+        return logs
+    finally:
+        container.remove(force=True)
+
+
+def newer_image(docker_client, base, extra_name, extra_nb):
+    """An image FROM base with one more rendered solution notebook, as a newer release would ship."""
+    dockerfile = f"FROM {base}\nCOPY {extra_name} /opt/dlab/course/solutions/{extra_name}\n".encode()
+    payload = nbformat.writes(extra_nb).encode()
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, data in (("Dockerfile", dockerfile), (extra_name, payload)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    context.seek(0)
+    tag = f"dlab-test-seeding:{uuid.uuid4().hex[:8]}"
+    docker_client.images.build(fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True)
+    return tag
+
+
+@pytest.fixture
+def work(tmp_path):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    folder.chmod(0o777)  # the container's user (uid 1000) writes here
+    return folder
+
+
+def test_first_start_seeds_exercises_and_solutions(docker_client, cpu_image, work):
+    """On first start the work folder gets course/exercises and course/solutions with every notebook the image ships."""
+    start_and_wait(docker_client, cpu_image, work)
+    exercises = sorted(p.name for p in (work / "course" / "exercises").glob("*.ipynb"))
+    solutions = sorted(p.name for p in (work / "course" / "solutions").glob("*.ipynb"))
+    assert exercises and exercises == solutions
+    nbformat.validate(nbformat.read(work / "course" / "solutions" / solutions[0], as_version=4))
+
+
+def test_upgrade_keeps_edits_and_adds_new_notebooks(docker_client, cpu_image, work):
+    """Start, edit a notebook, start a newer image on the same folder: the edit is intact and the new notebook is there."""
+    start_and_wait(docker_client, cpu_image, work)
+    solutions = work / "course" / "solutions"
+    edited = sorted(solutions.glob("*.ipynb"))[0]
+    nb = nbformat.read(edited, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("My own notes: do not lose these."))
+    nbformat.write(nb, edited)
+    before = edited.read_bytes()
+    deleted = sorted((work / "course" / "exercises").glob("*.ipynb"))[-1]
+    deleted.unlink()  # a notebook the student removed comes back fresh, nothing else changes
+
+    extra = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A notebook from the newer image")])
+    tag = newer_image(docker_client, cpu_image, "99-new-in-this-release.ipynb", extra)
+    try:
+        logs = start_and_wait(docker_client, tag, work)
+    finally:
+        docker_client.images.remove(tag, force=True)
+    assert edited.read_bytes() == before, "the student's edit was overwritten"
+    new = solutions / "99-new-in-this-release.ipynb"
+    assert new.exists(), f"the newer image's notebook was not added:\n{logs}"
+    assert "A notebook from the newer image" in new.read_text()
+    assert deleted.exists()
+
+
+def test_seeding_never_overwrites_a_file_of_the_same_name(docker_client, cpu_image, work):
+    """A file already in the work folder under a course notebook's name is left exactly as it is."""
+    start_and_wait(docker_client, cpu_image, work)
+    target = sorted((work / "course" / "exercises").glob("*.ipynb"))[0]
+    target.write_text("not even a notebook")
+    start_and_wait(docker_client, cpu_image, work)
+    assert target.read_text() == "not even a notebook"
