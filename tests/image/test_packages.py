@@ -38,10 +38,11 @@ def test_cpu_tensorflow_trains(cpu_container):
     """A tiny Keras fit runs on the CPU flavor, offline."""
     code = (
         "import numpy as np, keras\n"
-        "x = np.random.rand(256, 4).astype('float32'); y = (x.sum(1) > 2).astype('float32')\n"
+        "keras.utils.set_random_seed(0)\n"
+        "x = np.random.rand(512, 4).astype('float32'); y = (x.sum(1) > 2).astype('float32')\n"
         "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation='relu'), keras.layers.Dense(1, activation='sigmoid')])\n"
-        "m.compile('adam', 'binary_crossentropy', metrics=['accuracy'])\n"
-        "h = m.fit(x, y, epochs=30, verbose=0)\n"
+        "m.compile(keras.optimizers.Adam(0.03), 'binary_crossentropy', metrics=['accuracy'])\n"
+        "h = m.fit(x, y, epochs=40, batch_size=32, verbose=0)\n"
         "print(h.history['accuracy'][-1])"
     )
     logs = cpu_container.run(["python", "-c", code], network_mode="none")
