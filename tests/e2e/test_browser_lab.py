@@ -70,7 +70,8 @@ def test_student_opens_the_lab_and_runs_a_cell(lab_url, page):
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
     assert name in page.locator(".jp-mod-current .lm-TabBar-tabLabel, .lm-TabBar-tab.jp-mod-current").first.inner_text()
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
+    # The status bar says Idle only once the notebook's kernel has started and connected.
+    page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"\(ipykernel\) \| Idle")).first.wait_for(timeout=120_000)
 
     panel.locator(".jp-Cell").first.click()
     page.keyboard.press("Escape")
@@ -81,3 +82,4 @@ def test_student_opens_the_lab_and_runs_a_cell(lab_url, page):
     output = panel.locator(".jp-OutputArea-output", has_text=re.compile(r"^\s*42\s*$"))
     output.wait_for(timeout=120_000)
     assert output.count() == 1
+    assert page.locator(".jp-Dialog").count() == 0, "a dialog interrupted the student"
