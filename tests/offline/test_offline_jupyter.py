@@ -40,17 +40,17 @@ def test_lab_page_config_turns_news_and_extension_installs_off(lab_port):
     config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
                                   page, re.S).group(1))
     assert config["news"] == {"disabled": True}
-    assert config["extensionManager"]["name"] == "readonly"
+    assert config["extensionManager"]["name"] == "read-only"
     assert config["extensionManager"]["can_install"] is False
 
 
 def test_news_update_and_settings_endpoints_stay_silent(lab_port):
-    """/lab/api/news is empty, /lab/api/update has no notification, the notification settings are off."""
+    """/lab/api/news is empty, /lab/api/update has no notification, news and update checks are off in the settings."""
     assert json.loads(get(lab_port, f"/lab/api/news?token={TOKEN}"))["news"] == []
     assert json.loads(get(lab_port, f"/lab/api/update?token={TOKEN}"))["notification"] is None
     settings = json.loads(get(lab_port, f"/lab/api/settings/@jupyterlab/apputils-extension:notification?token={TOKEN}"))
-    assert settings["settings"]["checkForUpdates"] is False
-    assert settings["settings"]["fetchNews"] == "false"
+    effective = {**{k: v.get("default") for k, v in settings["schema"]["properties"].items()}, **settings["settings"]}
+    assert effective["checkForUpdates"] is False and effective["fetchNews"] == "false"
 
 
 def test_browser_loading_the_lab_asks_only_the_lab(lab_port):
