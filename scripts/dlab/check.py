@@ -38,6 +38,28 @@ def results(xml_path):
     return rows
 
 
+def run_streaming(argv, env, verbose):
+    """Run the check container; show each check as it finishes. (exit code, all output)."""
+    import re
+    import subprocess
+
+    from .act import say
+
+    progress = re.compile(r"^\S+::test_(\w+) (PASSED|FAILED|SKIPPED|ERROR)\s+\[\s*(\d+)%\]")
+    lines = []
+    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        for line in proc.stdout:
+            lines.append(line)
+            if verbose:
+                print(line, end="", flush=True)
+                continue
+            found = progress.match(line)
+            if found:
+                name, outcome, percent = found.groups()
+                say(f"  {name.replace('_', ' ')}: {outcome.lower()} ({percent}%)")
+    return proc.returncode, "".join(lines)
+
+
 def clip(text, width=110):
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -45,7 +67,6 @@ def clip(text, width=110):
 def run(args):
     import os
     import secrets
-    import subprocess
 
     from . import act, engine
     from .errors import DlabError
@@ -79,29 +100,26 @@ def run(args):
         promised = (facts.images.get(image) or {}).get("org.dlab.tensorflow", "")
         if promised:
             extra["DLAB_EXPECT_TENSORFLOW"] = promised
-        command = ["python", "-m", "pytest", SMOKE, "-p", "no:cacheprovider", "-q", "-rA", "-o", "junit_family=xunit1",
+        command = ["python", "-m", "pytest", SMOKE, "-p", "no:cacheprovider", "-v", "-o", "junit_family=xunit1",
                    f"--junitxml={act.WORK_TARGET}/{REPORT}"]
         argv = act.run_args(box, detach=False, remove=True, command=command, extra_env=extra,
                             labels={"org.dlab.check": "1"})
         act.say(f"checking {image} ({'no GPU' if gpus == 'none' else 'GPUs ' + gpus}) in a fresh container")
-        done = subprocess.run([engine.docker_cli() or "docker", *argv], env=act.run_env(box, extra),
-                              capture_output=True, text=True, timeout=1800)
-        if engine.GPU_REFUSAL in done.stderr:
-            facts.gpu_refused = engine.first_line(done.stderr.replace("docker: Error response from daemon: ", ""))
+        code, output = run_streaming([engine.docker_cli() or "docker", *argv], act.run_env(box, extra), args.verbose)
+        if engine.GPU_REFUSAL in output:
+            facts.gpu_refused = engine.first_line(output[output.index(engine.GPU_REFUSAL):])
             continue
         break
     else:
         raise DlabError("the checks would not start", "run `dlab doctor`")
-    if args.verbose:
-        print(done.stdout + done.stderr)
     if not os.path.exists(report):
-        print(done.stdout[-3000:] + done.stderr[-3000:])
-        raise engine.engine_error(done.stderr, ["run"]) if done.returncode == 125 else DlabError(
-            f"the smoke checks did not run (exit {done.returncode})", "see the output above")
+        print(output[-4000:])
+        raise engine.engine_error(output, ["run"]) if code == 125 else DlabError(
+            f"the smoke checks did not run (exit {code})", "see the output above")
     rows = results(report)
     print(table([("CHECK", "RESULT", "TIME", "DETAIL"), *[(n, o, t, clip(d)) for n, o, t, d in rows]]))
     failed = sum(1 for row in rows if row[1] == "FAIL")
     flagged = sum(1 for row in rows if row[1] == "flagged")
     summary = f"{len(rows) - failed - flagged} passed, {failed} failed, {flagged} flagged; JUnit XML: {report}"
     print(summary)
-    return 0 if rows and not failed and done.returncode == 0 else 1
+    return 0 if rows and not failed and code == 0 else 1
