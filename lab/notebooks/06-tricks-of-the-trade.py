@@ -24,7 +24,7 @@ EPOCHS = 30  # at most: early stopping usually ends sooner
 PATIENCE = 3  # epochs without a better validation loss before stopping
 BATCH_SIZE = 128
 LEARNING_RATE = 0.05  # SGD with momentum 0.9, the same for every variant
-LOG_DIR = "logs/06-tricks-of-the-trade"  # TensorBoard runs; "" = a temporary folder
+LOG_DIR = "logs/06-tricks-of-the-trade"  # TensorBoard runs; empty: a temporary folder
 SEED = 42
 MIN_ACCURACY = 0.96  # for the best variant; the older course reached 0.92
 
