@@ -69,7 +69,7 @@ def run(args):
             return show(launch, facts)
         act.prepare(launch)
         facts.work.exists = facts.work.is_dir = facts.work.writable = True
-        facts.existing, facts.images = None, {**facts.images, launch.image: {}}
+        facts.existing, facts.images = None, {**facts.images, launch.image: facts.images.get(launch.image, {})}
         gpus = "no GPU" if launch.gpus == "none" else f"GPUs {launch.gpus}"
         act.say(f"starting {launch.name}: {launch.image} ({gpus}), work folder {launch.work}")
         try:
