@@ -67,7 +67,7 @@ def rebuild_after_notebook_edit(runs):
         build = ["build", "-f", "docker/Dockerfile", "--target", "cpu", "--build-arg", f"BASE_IMAGE={base}",
                  "--build-arg", "FLAVOR=cpu", "--build-arg", f"VERSION={images.version()}",
                  "--build-arg", f"TENSORFLOW={locked_version(lock, 'tensorflow-cpu')}",
-                 "--progress", "quiet", "-t", "dlab-bench:rebuild", "."]
+                 "--progress", "plain", "-t", "dlab-bench:rebuild", "."]
         env = {**os.environ, "DOCKER_BUILDKIT": "1"}
         docker(*build, cwd=tree, env=env)  # warm: same content as the real build
         for _ in range(runs):

@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -96,17 +97,24 @@ def build_image(flavor, base_image=None, quiet=False):
         "--build-arg", f"VERSION={images.version()}", "--build-arg", f"REVISION={revision()}",
         "--build-arg", f"CREATED={datetime.now(timezone.utc).isoformat(timespec='seconds')}",
         "--build-arg", f"TENSORFLOW={locked_version(lock, 'tensorflow', 'tensorflow-cpu')}",
-        *ca_secret(), "--progress", "quiet" if quiet else "plain", "-t", tag, str(ROOT),
+        *ca_secret(), "--progress", "plain", "-t", tag, str(ROOT),
     ]
     print(f"building {tag} from {base} ...", flush=True)
     started = time.monotonic()
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    output = subprocess.PIPE if quiet else None
     try:
-        code = subprocess.run(["docker", *args], env=env, stdout=subprocess.DEVNULL if quiet else None).returncode
+        result = subprocess.run(["docker", *args], env=env, stdout=output, stderr=output, text=True)
     except FileNotFoundError:
         raise UserError("the docker CLI is not on PATH", "install Docker Engine or Docker Desktop") from None
-    if code != 0:
-        raise DlabError(f"building {tag} failed (docker build exit {code})", "read the build output above")
+    if result.returncode != 0 and "buildx component is missing" in (result.stderr or ""):
+        raise UserError("this docker CLI cannot build with BuildKit: its buildx plugin is missing",
+                        "install the buildx plugin (package docker-buildx-plugin or docker-buildx)")
+    if result.returncode != 0:
+        if quiet:  # the build's last words say why
+            print("\n".join((result.stdout + result.stderr).splitlines()[-25:]), file=sys.stderr)
+        raise DlabError(f"building {tag} failed (docker build exit {result.returncode})",
+                        "read the build output above")
     record_missing_assets(tag)
     docker("tag", tag, moving)
     manifest = write_manifest(tag, flavor, time.monotonic() - started)
