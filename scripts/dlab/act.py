@@ -94,7 +94,7 @@ def build(flavor, quiet=False):
 def start(plan):
     """`docker run -d`; raise GpuRefused / PortTaken for the caller to plan again."""
     cli = engine.docker_cli() or ""
-    result = subprocess.run([cli, *run_args(plan, command=plan.command)], env=run_env(plan), capture_output=True, text=True)
+    result = subprocess.run([cli, *run_args(plan)], env=run_env(plan), capture_output=True, text=True)
     if result.returncode == 0:
         return result.stdout.strip()
     message = result.stderr or ""

@@ -48,11 +48,6 @@ class LaunchPlan:
     notes: List[str] = field(default_factory=list)
 
     @property
-    def command(self):
-        # Jupyter refuses uid 0 without --allow-root; a root caller's lab runs as root, so the files stay root's.
-        return ("jupyter", "lab", "--allow-root") if self.user and self.user.startswith("0:") else ()
-
-    @property
     def url(self):
         return engine.lab_url(self.port, self.token)
 

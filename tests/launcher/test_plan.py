@@ -267,8 +267,8 @@ def test_plan_touches_nothing(monkeypatch):
     plan(facts, opts(gpus="1"))
 
 
-def test_root_caller_runs_jupyter_as_root():
-    """A root caller (sudo dlab up) gets a lab running as root, so Jupyter is told to allow it."""
-    launch = plan(load_host("no-gpu", uid=0, gid=0), opts())
-    assert launch.user == "0:0" and launch.command == ("jupyter", "lab", "--allow-root")
-    assert plan(load_host("no-gpu"), opts()).command == ()
+def test_root_caller_runs_the_lab_as_root():
+    """A root caller (sudo dlab up) gets a lab running as 0:0, so the work files stay root's (the image allows it)."""
+    args = act.run_args(plan(load_host("no-gpu", uid=0, gid=0), opts()))
+    assert args[args.index("--user") + 1] == "0:0"
+    assert args[-1] == default_image("cpu")
