@@ -119,7 +119,32 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# ## 2. One model, many variants
+# ## 2. Sigmoid vs ReLU
+#
+# Backpropagation multiplies the gradient, layer after layer, by the
+# derivative of the activation. The sigmoid's derivative
+# $\sigma'(a) = \sigma(a)\,(1 - \sigma(a))$ is at most $1/4$, and close to 0
+# wherever the unit saturates; so each sigmoid layer shrinks the gradient by
+# a factor of 4 or more, and the first layers of a deep sigmoid network
+# hardly learn. The ReLU's derivative is exactly 1 wherever the unit is
+# active: the gradient passes through unchanged.
+
+# %%
+a = np.linspace(-6, 6, 200)
+sigmoid = 1 / (1 + np.exp(-a))
+fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(10, 3))
+ax_f.plot(a, sigmoid, label="sigmoid")
+ax_f.plot(a, np.maximum(0, a) / 6, label="ReLU (scaled by 1/6)")
+ax_f.set(title="activation", xlabel="a")
+ax_d.plot(a, sigmoid * (1 - sigmoid), label="sigmoid'")
+ax_d.plot(a, (a > 0).astype(float), label="ReLU'")
+ax_d.set(title="derivative: what the gradient is multiplied by", xlabel="a")
+for ax in (ax_f, ax_d):
+    ax.legend()
+plt.show()
+
+# %% [markdown]
+# ## 3. Dropout and batch normalisation
 #
 # Batch normalisation (Ioffe and Szegedy, 2015) standardises each unit's
 # pre-activation over the mini-batch $B$, then lets the network choose its
@@ -184,7 +209,7 @@ first, second = probe.layers[0].kernel.numpy(), probe.layers[4].kernel.numpy()
 assert not np.allclose(first[: HIDDEN_UNITS], second), "each layer needs its own random weights"
 
 # %% [markdown]
-# ## 3. Training every variant
+# ## 4. Training every variant
 #
 # The variants differ in one thing each from the plain ReLU network.
 # **Early stopping** watches the validation loss after each epoch; when it has
