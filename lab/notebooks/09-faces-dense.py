@@ -165,6 +165,8 @@ checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
 checkpoint = keras.callbacks.ModelCheckpoint(checkpoint_path, monitor="val_accuracy", mode="max", save_best_only=True)
 ### END SOLUTION
 
+first_dense = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense))
+initial_kernel = keras.ops.convert_to_numpy(first_dense.kernel)  # kept for section 5
 history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=EPOCHS,
                     batch_size=BATCH_SIZE, callbacks=[checkpoint], verbose=2 if EPOCHS <= 10 else 0)
 val_acc = np.array(history.history["val_accuracy"])
@@ -232,17 +234,20 @@ print("optimizer steps so far:", int(best.optimizer.iterations.numpy()))
 # ## 5. What did it learn?
 #
 # Each unit of the first hidden layer has one weight per pixel and channel, so
-# its weights can be shown as an image: the pattern that excites it most.
-# Bright and dark blobs where eyes, hair and background are: templates of
-# whole faces, with no notion of shapes that could appear anywhere.
+# its weights can be shown as an image. They started as random noise; what
+# training *added* to them is more telling. The gradient of the loss with
+# respect to unit $j$'s weights is $\delta_j\, x$, a multiple of the input
+# image, so every step adds a little of the training photos: the changes are
+# blurry mixtures of faces. Whole-face templates at fixed positions, with no
+# notion of a shape that can appear anywhere.
 
 # %%
-first_dense = next(layer for layer in best.layers if isinstance(layer, keras.layers.Dense))
-kernel = first_dense.get_weights()[0]  # [12288, HIDDEN]
-strongest = np.argsort(-np.linalg.norm(kernel, axis=0))[:8]
+best_dense = next(layer for layer in best.layers if isinstance(layer, keras.layers.Dense))
+change = best_dense.get_weights()[0] - initial_kernel  # [12288, HIDDEN]
+strongest = np.argsort(-np.linalg.norm(change, axis=0))[:8]
 fig, axes = plt.subplots(1, 8, figsize=(13, 2))
 for ax, unit in zip(axes, strongest):
-    w = kernel[:, unit].reshape(x_train.shape[1:])
+    w = change[:, unit].reshape(x_train.shape[1:])
     ax.imshow((w - w.min()) / (w.max() - w.min() + 1e-12))
     ax.set_title(f"unit {unit}", fontsize=8)
     ax.axis("off")
