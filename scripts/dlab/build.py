@@ -131,10 +131,11 @@ def read_inside(tag, code):
 
 
 INSIDE = """
-import json, importlib.metadata as md
+import json, re, importlib.metadata as md
 assets = json.load(open('/opt/dlab/assets.json'))
+name = lambda d: re.sub(r'[-_.]+', '-', d.metadata['Name']).lower()
 print(json.dumps({
-    'packages': sorted(f"{d.metadata['Name']}=={d.version}" for d in md.distributions()),
+    'packages': sorted(f"{name(d)}=={d.version}" for d in md.distributions()),
     'missing': [a['name'] for a in assets.get('missing', [])],
 }))
 """
