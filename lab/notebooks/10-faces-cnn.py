@@ -57,7 +57,7 @@ print(f"train {len(x_train)}, validation {len(x_val)}, test {len(x_test)} photos
 # * **Local:** each output sees a small neighbourhood.
 # * **Shared:** the same filter is used at every position, so an eye detector
 #   works wherever the eye is. The first layer with 32 filters has
-#   3 x 3 x 3 x 32 + 32 = 896 weights, against 3.1 million in notebook 09.
+#   3 x 3 x 3 x 32 = 864 weights, against 3.1 million in notebook 09.
 # * **Pooling** (`MaxPooling2D`, keep the largest of each 2 x 2 block) halves
 #   the resolution, so deeper filters see larger parts of the face.
 #

@@ -102,7 +102,9 @@ if IMAGE_DIR:
     image_dir = Path(IMAGE_DIR)
 else:
     image_dir = work / "faces-tree"
-    if not image_dir.exists():
+    if image_dir.exists():
+        print("reusing the tree made earlier; delete the folder to make it again")
+    else:
         make_image_tree(image_dir, MAX_PER_PERSON, SEED)
 print("images under", image_dir)
 
