@@ -173,7 +173,7 @@ print(f"always guessing the more common answer: {majority:.3f} test accuracy")
 
 # %%
 keras.utils.set_random_seed(0)
-### BEGIN SOLUTION  keras.Sequential: Input((WINDOW, 3)), SimpleRNN(UNITS), Dense(1, activation="sigmoid"); compile with adam, binary_crossentropy, accuracy
+### BEGIN SOLUTION  rnn = keras.Sequential([...]): Input((WINDOW, 3)), SimpleRNN(UNITS), Dense(1, activation="sigmoid"); rnn.compile with Adam(0.01), "binary_crossentropy", metrics=["accuracy"]
 rnn = keras.Sequential([
     keras.Input((WINDOW, 3)),
     keras.layers.SimpleRNN(UNITS),
@@ -210,7 +210,7 @@ plt.show()
 # flattened training windows and compute its test accuracy `forest_accuracy`.
 
 # %%
-### BEGIN SOLUTION  reshape the windows to [n, WINDOW * 3], then RandomForestClassifier(N_TREES, random_state=0).fit(...) and .score(...)
+### BEGIN SOLUTION  reshape the windows to [n, WINDOW * 3]; RandomForestClassifier(N_TREES, random_state=0).fit(...); forest_accuracy = .score(...) on the test windows
 forest = RandomForestClassifier(N_TREES, random_state=0, n_jobs=-1)
 forest.fit(x_train.reshape(len(x_train), -1), y_train)
 forest_accuracy = forest.score(x_test.reshape(len(x_test), -1), y_test)

@@ -123,7 +123,7 @@ print("train", x_train.shape, " test", x_test.shape, f"({len(x_train) // STREAMS
 def build(stateful):
     """The same small RNN, stateful or not, compiled for binary classification of every day."""
     inputs = keras.Input(batch_shape=(STREAMS, CHUNK, 3))
-    ### BEGIN SOLUTION  keras.layers.SimpleRNN(UNITS, stateful=stateful, return_sequences=True, name="rnn"), then Dense(1, activation="sigmoid")
+    ### BEGIN SOLUTION  apply SimpleRNN(UNITS, stateful=stateful, return_sequences=True, name="rnn") to inputs, then outputs = Dense(1, activation="sigmoid")(...)
     states = keras.layers.SimpleRNN(UNITS, stateful=stateful, return_sequences=True, name="rnn")(inputs)
     outputs = keras.layers.Dense(1, activation="sigmoid")(states)
     ### END SOLUTION

@@ -88,7 +88,7 @@ plt.show()
 def pca_2d(x):
     """Project the rows of x onto its first two principal components: (points [n, 2], variance share)."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
-    ### BEGIN SOLUTION  centre the columns, np.linalg.svd(..., full_matrices=False), project onto the first two rows of V^T
+    ### BEGIN SOLUTION  centre the columns, np.linalg.svd(..., full_matrices=False); points = projection onto the first two rows of V^T; share from the singular values
     centred = x - x.mean(axis=0)
     _, s, vt = np.linalg.svd(centred, full_matrices=False)
     points = centred @ vt[:2].T
@@ -180,7 +180,7 @@ print(f"backbone: {backbone.count_params():,} parameters, output {backbone.outpu
 
 def cnn_features(images):
     """Backbone features [n, 1280] of uint8 images [n, h, w] or [n, h, w, 3]."""
-    ### BEGIN SOLUTION  float32; if images.ndim == 3 stack 3 copies on a new last axis; tf.image.resize(..., (IMAGE_SIZE, IMAGE_SIZE)); backbone.predict(..., batch_size=64)
+    ### BEGIN SOLUTION  float32; if images.ndim == 3 repeat a new last axis 3 times; tf.image.resize(..., (IMAGE_SIZE, IMAGE_SIZE)); return backbone.predict(..., batch_size=64)
     x = np.asarray(images, dtype=np.float32)
     if x.ndim == 3:
         x = np.repeat(x[..., None], 3, axis=-1)
