@@ -16,7 +16,7 @@ N_CHARS = 2_000_000  # characters of the book to use (all of it if the book is s
 SEQ_LEN = 100  # characters per training sequence
 EMBED = 32  # size of the character embedding
 UNITS = 256  # LSTM units
-EPOCHS = 20  # training epochs
+EPOCHS = 30  # training epochs
 BATCH = 64  # sequences per batch
 GENERATE = 400  # characters to generate per temperature
 MAX_LOSS_RATIO = 0.6  # validation bits/char must be below this fraction of the unigram entropy
@@ -59,7 +59,7 @@ print(repr(text[:300]))
 # in `encoded`, in bits.
 
 # %%
-### BEGIN SOLUTION  frequencies from np.bincount(encoded, minlength=vocab); skip zeros; sum -p * np.log2(p)
+### BEGIN SOLUTION  unigram_bits: frequencies p from np.bincount(encoded, minlength=vocab); skip zeros; sum -p * np.log2(p)
 p = np.bincount(encoded, minlength=vocab) / len(encoded)
 p = p[p > 0]
 unigram_bits = float(-np.sum(p * np.log2(p)))
@@ -139,7 +139,7 @@ model.summary()
 # (input size $m$ = `EMBED`, $n$ = `UNITS`) as a formula, without asking Keras.
 
 # %%
-### BEGIN SOLUTION  four gates, each with W (m x n), U (n x n) and b (n): 4 * (m * n + n * n + n)
+### BEGIN SOLUTION  lstm_params = four gates, each with W (m x n), U (n x n) and b (n)
 lstm_params = 4 * (EMBED * UNITS + UNITS * UNITS + UNITS)
 ### END SOLUTION
 keras_lstm_params = model.get_layer("lstm").count_params()
@@ -208,8 +208,9 @@ def sample(logits, temperature, rng):
 # What the model expects after a prompt, at four temperatures:
 
 # %%
-prompt = text[:SEQ_LEN // 2]
-prompt_logits = keras.ops.convert_to_numpy(model(encoded[None, :len(prompt)]))[0, -1]
+start = text.find(". ", len(text) // 2) + 2  # a sentence from the middle of the book
+prompt = text[start:start + 40]
+prompt_logits = keras.ops.convert_to_numpy(model(encoded[None, start:start + len(prompt)]))[0, -1]
 top = np.argsort(prompt_logits)[::-1][:12]
 temperatures = [0.2, 0.5, 1.0, 1.5]
 fig, axes = plt.subplots(1, len(temperatures), figsize=(14, 3), sharey=True)
