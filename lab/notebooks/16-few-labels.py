@@ -60,7 +60,7 @@ print(f"{len(x_pool)} training images to draw labels from, {len(x_test)} test im
 
 def draw_labelled(labels, per_class, rng):
     """Indices of `per_class` random examples of each class, in random order."""
-    ### BEGIN SOLUTION  for each class k: rng.choice(np.flatnonzero(labels == k), per_class, replace=False); concatenate, then shuffle
+    ### BEGIN SOLUTION  for each class k: rng.choice(np.flatnonzero(labels == k), per_class, replace=False); concatenate, shuffle, return
     picks = np.concatenate([rng.choice(np.flatnonzero(labels == k), per_class, replace=False) for k in range(10)])
     rng.shuffle(picks)
     return picks
@@ -96,7 +96,7 @@ plt.show()
 # %%
 def scratch_cnn():
     """A small CNN for 32x32 RGB images, with augmentation built in."""
-    ### BEGIN SOLUTION  keras.Sequential: Input((32, 32, 3)), Rescaling(1/255), RandomFlip("horizontal"), RandomTranslation(0.1, 0.1), Conv2D/MaxPooling2D..., GlobalAveragePooling2D, Dropout(0.5), Dense(10, "softmax")
+    ### BEGIN SOLUTION  model = keras.Sequential([...]): Input((32, 32, 3)), Rescaling(1/255), RandomFlip("horizontal"), RandomTranslation(0.1, 0.1), Conv2D/MaxPooling2D..., GlobalAveragePooling2D, Dropout(0.5), Dense(10, "softmax")
     model = keras.Sequential([
         keras.Input((32, 32, 3)),
         keras.layers.Rescaling(1 / 255),
@@ -123,7 +123,8 @@ scratch_accuracy, scratch_histories = [], []
 for d, labelled in enumerate(draws):
     keras.utils.set_random_seed(d)
     model = scratch_cnn()
-    history = model.fit(x_pool[labelled], y_pool[labelled], validation_data=(x_test, y_test),
+    curve = (x_test, y_test) if d == 0 else None  # the test curve is drawn for draw 0 only
+    history = model.fit(x_pool[labelled], y_pool[labelled], validation_data=curve,
                         epochs=CNN_EPOCHS, batch_size=32, verbose=0)
     scratch_histories.append(history.history)
     scratch_accuracy.append(model.evaluate(x_test, y_test, verbose=0)[1])
@@ -159,9 +160,10 @@ backbone = data.backbone(input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3))
 
 
 def features(images):
-    """Backbone features [n, 1280] of uint8 RGB images [n, 32, 32, 3]."""
-    resized = tf.image.resize(tf.cast(images, tf.float32), (IMAGE_SIZE, IMAGE_SIZE))
-    return backbone.predict(resized, batch_size=32, verbose=0)
+    """Backbone features [n, 1280] of uint8 RGB images [n, 32, 32, 3], resized batch by batch."""
+    batches = tf.data.Dataset.from_tensor_slices(images).batch(64).map(
+        lambda x: tf.image.resize(tf.cast(x, tf.float32), (IMAGE_SIZE, IMAGE_SIZE)))
+    return backbone.predict(batches, verbose=0)
 
 
 test_features = features(x_test)
@@ -190,7 +192,7 @@ def dense_head(train_rows):
     """A small classifier for 1280 backbone features, standardised with the training rows' statistics."""
     normalize = keras.layers.Normalization()
     normalize.adapt(train_rows)
-    ### BEGIN SOLUTION  keras.Sequential: Input((1280,)), normalize, Dropout(0.5), Dense(256, "relu"), Dropout(0.5), Dense(10, "softmax")
+    ### BEGIN SOLUTION  model = keras.Sequential([...]): Input((1280,)), normalize, Dropout(0.5), Dense(256, "relu"), Dropout(0.5), Dense(10, "softmax")
     model = keras.Sequential([
         keras.Input((train_rows.shape[1],)),
         normalize,
@@ -224,7 +226,7 @@ for d, (f_train, y_train) in enumerate(train_features):
 # %%
 forest_accuracy = []
 for d, (f_train, y_train) in enumerate(train_features):
-    ### BEGIN SOLUTION  RandomForestClassifier(N_TREES, random_state=d, n_jobs=-1).fit(f_train, y_train).score(test_features, y_test)
+    ### BEGIN SOLUTION  fit RandomForestClassifier(N_TREES, random_state=d, n_jobs=-1) on f_train, y_train; append its .score(test_features, y_test) to forest_accuracy
     forest = RandomForestClassifier(N_TREES, random_state=d, n_jobs=-1).fit(f_train, y_train)
     forest_accuracy.append(forest.score(test_features, y_test))
     ### END SOLUTION
