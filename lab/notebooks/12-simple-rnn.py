@@ -57,9 +57,10 @@ for k, (name, color) in enumerate(zip(WEATHER, COLORS)):
     sel = weather[:60] == k
     ax.scatter(days[sel], np.full(sel.sum(), 1.25), color=color, s=60, label=name)
 ax.set_yticks([0, 1])
+ax.set_ylim(-0.15, 1.8)
 ax.set_xlabel("day")
 ax.set_title("Weather (dots) and whether the stand has ice cream (line)")
-ax.legend(ncol=4, loc="lower right", fontsize=8)
+ax.legend(ncol=4, loc="upper center", fontsize=8)
 plt.show()
 
 # %% [markdown]
