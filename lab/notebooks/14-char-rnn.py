@@ -215,10 +215,12 @@ top = np.argsort(prompt_logits)[::-1][:12]
 temperatures = [0.2, 0.5, 1.0, 1.5]
 fig, axes = plt.subplots(1, len(temperatures), figsize=(14, 3), sharey=True)
 for ax, temperature in zip(axes, temperatures):
-    ax.bar([repr(chars[i])[1:-1] for i in top], with_temperature(prompt_logits, temperature)[top])
+    labels = ["␣" if chars[i] == " " else repr(chars[i])[1:-1] for i in top]
+    ax.bar(labels, with_temperature(prompt_logits, temperature)[top])
     ax.set_title(f"T = {temperature}")
 axes[0].set_ylabel("probability")
 fig.suptitle(f"next character after ...{prompt[-25:]!r}")
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
