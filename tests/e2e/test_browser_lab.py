@@ -11,9 +11,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = re.compile(r"http://127\.0\.0\.1:\d+/lab\?token=[0-9a-zA-Z_-]+")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -36,19 +33,6 @@ def lab_url(tmp_path, cpu_image):
         yield match.group(0)
     finally:
         dlab("down", name)
-
-
-@pytest.fixture
-def page(tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        try:
-            yield page
-        finally:
-            page.screenshot(path=str(tmp_path / "last.png"))
-            browser.close()
 
 
 def entry(page, name):

@@ -5,9 +5,6 @@ import secrets
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 NOTEBOOK = "course/solutions/02-linear-regression.ipynb"
 MSE = re.compile(r"MSE = (\d+(?:\.\d+)?)")
 
@@ -21,19 +18,6 @@ def lab(cpu_container, port):
     container = cpu_container.start(ports={"8888/tcp": ("127.0.0.1", port)}, environment={"JUPYTER_TOKEN": token})
     cpu_container.wait_healthy(container, timeout=120)
     return f"http://127.0.0.1:{port}", token
-
-
-@pytest.fixture
-def page(tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            yield page
-        finally:
-            page.screenshot(path=str(tmp_path / "last.png"))
-            browser.close()
 
 
 def run_all_cells(page):
