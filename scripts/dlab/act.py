@@ -54,7 +54,8 @@ def run_args(plan, detach=True, command=(), extra_env=(), labels=None, remove=Fa
     for key, value in (plan.labels if labels is None else labels).items():
         args += ["--label", f"{key}={value}"]
     if plan.user:
-        args += ["--user", plan.user]
+        # gid 100 owns the image's Python environment, so `pip install` works for the caller too.
+        args += ["--user", plan.user, "--group-add", "100"]
     for key in [*plan.env, *extra_env]:
         args += ["-e", key]
     if plan.port:
