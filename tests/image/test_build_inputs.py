@@ -4,7 +4,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import ROOT
+from dlabtest import ROOT
 
 DLAB = [sys.executable, str(ROOT / "scripts" / "dlab")]
 

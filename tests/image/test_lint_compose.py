@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT
+from dlabtest import ROOT
 
 SHELL_SCRIPTS = [".ci/run", "scripts/lint", "scripts/lock", "scripts/make-base-image", "scripts/test",
                  "scripts/venv", "docker/rootfs/usr/local/bin/start-lab"]

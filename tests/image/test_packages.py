@@ -51,7 +51,7 @@ def test_cpu_tensorflow_trains(cpu_container):
 
 def test_build_manifest_lists_packages(cpu_image):
     """Each build writes build/<version>-<flavor>.json with the image, its size and its packages."""
-    from conftest import ROOT
+    from dlabtest import ROOT
 
     manifest = json.loads((ROOT / "build" / f"{cpu_image.split(':')[1]}.json").read_text())
     assert manifest["image"] == cpu_image and manifest["size_bytes"] > 0

@@ -90,7 +90,7 @@ def test_docker_stop_ends_it_quickly(lab):
 
 def test_server_log_is_clean(cpu_container, lab, port):
     """A started lab logs no unexpected WARNING or ERROR line."""
-    from conftest import unexpected_lines
+    from dlabtest import unexpected_lines
 
     time.sleep(1)
     assert not unexpected_lines(lab.logs().decode())
