@@ -16,8 +16,8 @@ import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import archive, engine, images
-from .errors import DlabError, UserError
+from . import archive, engine, images, wheels
+from .errors import UserError
 
 GZIP_LEVEL = 3  # docker load reads gzip; level 3 is near level 6 in size at twice the speed
 LAUNCHER = Path(__file__).resolve().parent
@@ -163,8 +163,6 @@ def save_chunks(image, progress):
 
 def wheelhouse(args, chosen):
     """({file name: path}, missing pins, locks) or nothing with --no-wheels."""
-    from . import wheels
-
     flavors = [i["flavor"] for i in chosen if i["flavor"] in images.FLAVORS]
     if args.no_wheels or not flavors:
         return {}, [], []
@@ -210,9 +208,10 @@ def run(args):
                 for name, path in sorted(wheel_files.items()):
                     progress.add(writer.add_file(f"wheels/{name}", path)["size"])
                 for flavor in locks:
-                    writer.add_file(f"wheels/{flavor}.lock", str(lock_for(flavor)))
+                    writer.add_file(f"wheels/{flavor}.lock", str(wheels.lock_path(flavor)))
                 progress.finish(f" in {len(wheel_files)} files")
-            manifest = writer.close(manifest_for(chosen, contents, wheel_files, wheels_missing, locks), readme(chosen, out, bool(wheel_files), locks))
+            manifest = writer.close(manifest_for(chosen, contents, wheel_files, wheels_missing, locks),
+                                    readme(chosen, out, bool(wheel_files), locks))
             f.flush()
             os.fsync(f.fileno())
         os.rename(partial, out)
@@ -226,12 +225,6 @@ def run(args):
           f"uncompressed) in {time.monotonic() - started:.0f} s")
     print(f"next: copy it to the stick or share, then on each machine: `dlab load {out.name}`")
     return 0
-
-
-def lock_for(flavor):
-    from .wheels import lock_path
-
-    return lock_path(flavor)
 
 
 def add_launcher(writer):
@@ -278,7 +271,7 @@ By hand (Docker only):
   tar -xf {out.name}
   cd {archive.TOP} && sha256sum -c SHA256SUMS
   docker load -i {chosen[0]['file']}
-  docker run --rm -p 127.0.0.1:8888:8888 -v "$PWD/work:/home/jovyan/work" {first}
+  docker run --rm -p 127.0.0.1:8888:8888 --user "$(id -u):$(id -g)" -v "$PWD/work:/home/jovyan/work" {first}
 
 The rendered notebooks are also in {archive.TOP}/course/ (exercises, solutions).
 {wheels}
