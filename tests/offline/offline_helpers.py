@@ -26,8 +26,8 @@ def image_id(ref):
 
 
 def remove_tag(ref):
-    """Untag (never delete layers another tag holds); a missing tag is fine."""
-    docker("image", "rm", "--no-prune", ref, check=False)
+    """Untag our own ref, also while a container uses its image (the image stays); a missing tag is fine."""
+    docker("image", "rm", "--force", "--no-prune", ref, check=False)
 
 
 def fresh_tag(prefix, version):
