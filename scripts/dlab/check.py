@@ -77,6 +77,10 @@ def run(args):
 
     options = Options(flavor=args.flavor, gpus=args.gpus, work=args.work, image=args.image, browser=False)
     check_options(options)
+    if options.image:  # an image on a classroom registry is pulled when missing
+        from .registry import pull_missing
+
+        pull_missing(options.image)
     refs = [options.image] if options.image else [default_image(f) for f in FLAVORS]
     facts = probe_host(image_refs=refs, work=options.work)
     create_work = check_work(facts.work)

@@ -55,6 +55,10 @@ def run(args):
 
     options = options_from(args)
     check_options(options)  # bad flags fail before any probing
+    if options.image:  # an image on a classroom registry is pulled when missing
+        from .registry import pull_missing
+
+        pull_missing(options.image)
     facts = probe_for(options)
     for _attempt in range(4):
         launch = plan(facts, options)

@@ -55,3 +55,26 @@ def test_registry_stop_when_none_runs(tmp_path):
     """`dlab registry stop` with no registry of ours running says so (exit 2) and kills nothing."""
     result = dlab("registry", "stop", "--data", str(tmp_path / "none"))
     assert result.returncode == 2 and "no registry started by dlab" in result.stderr
+
+
+def test_up_pulls_a_missing_image_from_the_registry(registry, cpu_image, version, tmp_path):
+    """`dlab up --image HOST:PORT/...` pulls the image from the classroom registry when the laptop lacks it."""
+    ref = fresh_tag("registry-up", version)
+    repo, tag = ref.split(":")
+    remote = f"{registry['address']}/{repo}:{tag}"
+    docker("tag", cpu_image, ref)
+    try:
+        push = dlab("registry", "push", "--image", ref, "--data", str(registry["data"]))
+        assert push.returncode == 0, push.stdout + push.stderr
+    finally:
+        remove_tag(ref)
+    assert image_id(remote) is None
+    name = f"dlabtest-{tag[-8:]}"
+    try:
+        up = dlab("up", "--no-browser", "--image", remote, "--name", name, "--work", str(tmp_path / "work"))
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert f"pulling it from {registry['address']}" in up.stdout
+        assert image_id(remote) == image_id(cpu_image)
+    finally:
+        dlab("down", name)
+        remove_tag(remote)
