@@ -57,6 +57,8 @@ class TrackedContainer:
     def start(self, **kwargs):
         """Start a detached container (docker SDK `containers.run` keywords)."""
         kwargs.setdefault("detach", True)
+        if kwargs.get("command"):  # no Jupyter to ask: no health probes every few seconds
+            kwargs.setdefault("healthcheck", {"test": ["NONE"]})
         container = self.client.containers.run(self.image, **kwargs)
         self.containers.append(container)
         return container
