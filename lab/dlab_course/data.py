@@ -27,7 +27,7 @@ class AssetMissing(FileNotFoundError):
             f"the course asset '{asset}' is missing: {path} does not exist.\n"
             "This image was built without it (see /opt/dlab/assets.json or `dlab check`).\n"
             "To get it: rebuild the image on a machine with internet access (`make image`), "
-            "or load an asset bundle into it with `dlab load BUNDLE`."
+            "or `dlab load` a bundle of an image that was built where the assets could be fetched."
         )
 
 
