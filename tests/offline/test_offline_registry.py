@@ -10,21 +10,27 @@ from offline_helpers import dlab, docker, fresh_tag, image_id, remove_tag
 pytestmark = pytest.mark.timeout(1800)
 
 
-def test_push_remove_pull_gives_the_same_image(registry, cpu_image, version):
-    """push to the registry, remove the local tag, pull it back: same image ID, digest as the registry serves it."""
-    ref = fresh_tag("registry", version)
+def push_fresh(registry, cpu_image, prefix, version):
+    """Tag the image under a fresh name, push it with `dlab registry push`, drop the local tag; (ref, remote)."""
+    ref = fresh_tag(prefix, version)
     repo, tag = ref.split(":")
-    remote = f"{registry['address']}/{repo}:{tag}"
     docker("tag", cpu_image, ref)
     try:
         push = dlab("registry", "push", "--image", ref, "--data", str(registry["data"]))
         assert push.returncode == 0, push.stdout + push.stderr
-        assert f"pushed {remote}" in push.stdout and "dlab up --image" in push.stdout
-        assert image_id(remote) is None, "push left its registry tag behind"
-        with urllib.request.urlopen(f"http://{registry['address']}/v2/{repo}/tags/list", timeout=10) as reply:
-            assert json.load(reply)["tags"] == [tag]
     finally:
         remove_tag(ref)
+    return ref, push, f"{registry['address']}/{repo}:{tag}"
+
+
+def test_push_remove_pull_gives_the_same_image(registry, cpu_image, version):
+    """push to the registry, remove the local tag, pull it back: same image ID, digest as the registry serves it."""
+    ref, push, remote = push_fresh(registry, cpu_image, "registry", version)
+    repo, tag = ref.split(":")
+    assert f"pushed {remote}" in push.stdout and "dlab up --image" in push.stdout
+    assert image_id(remote) is None, "push left its registry tag behind"
+    with urllib.request.urlopen(f"http://{registry['address']}/v2/{repo}/tags/list", timeout=10) as reply:
+        assert json.load(reply)["tags"] == [tag]
     assert image_id(ref) is None
     try:
         pull = dlab("registry", "pull", remote)
@@ -59,17 +65,9 @@ def test_registry_stop_when_none_runs(tmp_path):
 
 def test_up_pulls_a_missing_image_from_the_registry(registry, cpu_image, version, tmp_path):
     """`dlab up --image HOST:PORT/...` pulls the image from the classroom registry when the laptop lacks it."""
-    ref = fresh_tag("registry-up", version)
-    repo, tag = ref.split(":")
-    remote = f"{registry['address']}/{repo}:{tag}"
-    docker("tag", cpu_image, ref)
-    try:
-        push = dlab("registry", "push", "--image", ref, "--data", str(registry["data"]))
-        assert push.returncode == 0, push.stdout + push.stderr
-    finally:
-        remove_tag(ref)
+    ref, _, remote = push_fresh(registry, cpu_image, "registry-up", version)
     assert image_id(remote) is None
-    name = f"dlabtest-{tag[-8:]}"
+    name = f"dlabtest-{ref[-8:]}"
     try:
         up = dlab("up", "--no-browser", "--image", remote, "--name", name, "--work", str(tmp_path / "work"))
         assert up.returncode == 0, up.stdout + up.stderr
