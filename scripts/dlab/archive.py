@@ -6,7 +6,6 @@ writer needs a seekable file: each member's header is written again once its siz
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -60,6 +59,13 @@ class Progress:
         self.stream.flush()
 
 
+
+def sha256(data=b""):
+    """hashlib.sha256, imported on first use: OpenSSL takes ~40 ms to load, too much for `dlab --help`."""
+    import hashlib
+
+    return hashlib.sha256(data)
+
 def member_info(name, size=0):
     info = tarfile.TarInfo(f"{TOP}/{name}")
     info.size, info.mode, info.mtime = size, 0o644, int(time.time())
@@ -79,7 +85,7 @@ class Writer:
             raise ValueError(f"a streamed part needs a short name: {name}")
         start = self.f.tell()
         self.f.write(b"\0" * BLOCK)
-        digest, size = hashlib.sha256(), 0
+        digest, size = sha256(), 0
         for chunk in chunks:
             digest.update(chunk)
             self.f.write(chunk)
@@ -95,7 +101,7 @@ class Writer:
     def add_sized(self, name, size, chunks):
         """A part whose size is known first (any name length: GNU long-name blocks)."""
         self.f.write(member_info(name, size).tobuf(tarfile.GNU_FORMAT))
-        digest, written = hashlib.sha256(), 0
+        digest, written = sha256(), 0
         for chunk in chunks:
             digest.update(chunk)
             self.f.write(chunk)
@@ -167,7 +173,7 @@ def read_manifest(tar, members):
         raise Damaged(f"it has no {TOP}/{MANIFEST} and {SUMS} (truncated, or not a dlab bundle)")
     raw = read_member(tar, members[MANIFEST])
     sums = parse_sums(read_member(tar, members[SUMS]).decode("utf-8", "replace"))
-    if sums.get(MANIFEST) != hashlib.sha256(raw).hexdigest():
+    if sums.get(MANIFEST) != sha256(raw).hexdigest():
         raise Damaged(f"{MANIFEST} does not match its checksum in {SUMS}")
     try:
         manifest = json.loads(raw)
@@ -192,7 +198,7 @@ def verify_parts(tar, members, manifest, names=None, progress=None):
             raise Damaged(f"part {name} is missing")
         if info.size != want["size"]:
             raise Damaged(f"part {name} is {info.size} bytes, the manifest says {want['size']}")
-        digest = hashlib.sha256()
+        digest = sha256()
         try:
             stream = tar.extractfile(info)
             while True:

@@ -1,6 +1,5 @@
 """`dlab build`: build one flavor of the image, tag it, and write its build manifest."""
 
-import hashlib
 import json
 import os
 import subprocess
@@ -56,6 +55,8 @@ def choose_base(base_image):
 
 def check_lock(flavor):
     """The lock must come from the current .in files (scripts/lock writes their hash on top)."""
+    import hashlib
+
     lock = REQUIREMENTS / f"{flavor}.lock"
     inputs = (REQUIREMENTS / "common.in").read_bytes() + (REQUIREMENTS / f"{flavor}.in").read_bytes()
     expected = f"# inputs-sha256: {hashlib.sha256(inputs).hexdigest()}"

@@ -13,8 +13,6 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from . import engine, images
@@ -113,6 +111,9 @@ def is_ours(pid, config):
 
 
 def api(address, path="/v2/", timeout=2.0, accept=None):
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(f"http://{address}{path}", headers={"Accept": accept} if accept else {})
     with urllib.request.urlopen(request, timeout=timeout) as reply:
         return reply.status, reply.read()
@@ -204,6 +205,9 @@ def tags_of(address, repo):
 
 def manifest_digest(address, repo, tag):
     """The digest the registry serves for repo:tag, or '' when it has none."""
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(f"http://{address}/v2/{repo}/manifests/{tag}", method="HEAD",
                                      headers={"Accept": MANIFEST_TYPES})
     try:
