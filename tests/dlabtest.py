@@ -29,7 +29,7 @@ KNOWN_NOISE = [
 
 
 def image_ref(flavor):
-    return os.environ.get(f"DLAB_IMAGE_{flavor.upper()}", f"dlab:{VERSION}-{flavor}")
+    return os.environ.get(f"DLAB_IMAGE_{flavor.upper()}", f"{os.environ.get('DLAB_REPOSITORY') or 'dlab'}:{VERSION}-{flavor}")
 
 
 def free_port():

@@ -1,11 +1,13 @@
 """Image names and tags: dlab:<version>-<flavor> plus the moving dlab:<flavor>."""
 
+import os
 from pathlib import Path
 
 from .errors import UserError
 
 FLAVORS = ("cpu", "cuda")
-REPOSITORY = "dlab"
+# DLAB_REPOSITORY: another name for the images (a site registry, or a side-by-side checkout).
+REPOSITORY = os.environ.get("DLAB_REPOSITORY") or "dlab"
 ROOT = Path(__file__).resolve().parents[2]
 
 
