@@ -11,7 +11,7 @@ import pytest
 from dlabtest import ROOT
 
 SHELL_SCRIPTS = [".ci/run", "scripts/lint", "scripts/lock", "scripts/make-base-image", "scripts/test",
-                 "scripts/venv", "docker/rootfs/usr/local/bin/start-lab"]
+                 "scripts/venv", "docker/rootfs/usr/local/bin/start-lab", "docker/rootfs/usr/local/bin/start-jupyter"]
 
 
 def run(*args, **kwargs):
@@ -19,8 +19,8 @@ def run(*args, **kwargs):
 
 
 def test_hadolint_passes():
-    """hadolint finds nothing in docker/Dockerfile."""
-    result = run("hadolint", "docker/Dockerfile")
+    """hadolint finds nothing in docker/Dockerfile and hub/Dockerfile."""
+    result = run("hadolint", "docker/Dockerfile", "hub/Dockerfile")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -32,7 +32,8 @@ def test_shellcheck_passes():
 
 def test_dockerfile_has_no_syntax_line():
     """No `# syntax=` line: it would pull a frontend image and break offline builds."""
-    assert "# syntax=" not in (ROOT / "docker" / "Dockerfile").read_text()
+    for dockerfile in ("docker/Dockerfile", "hub/Dockerfile"):
+        assert "# syntax=" not in (ROOT / dockerfile).read_text(), dockerfile
 
 
 def test_compose_config_is_valid():
