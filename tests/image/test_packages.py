@@ -7,7 +7,7 @@ import pytest
 PROMISED = [
     "tensorflow", "keras", "h5py", "cv2", "ipywidgets", "matplotlib", "pandas", "sklearn",
     "skimage", "pytest", "nbclient", "papermill", "jupytext", "tensorboard", "jupyterlab",
-    "jupyter_server_proxy", "jupyterhub", "ipykernel", "dlab_course",
+    "jupyter_server_proxy", "jupyterhub", "jupyter_resource_usage", "ipykernel", "dlab_course",
 ]
 IMPORT_ALL = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\nprint('ok')"
 
