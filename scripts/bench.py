@@ -108,7 +108,7 @@ def run_until_api(runs):
 
 
 def launcher(runs):
-    from dlab.bench_launcher import measure_launcher
+    from bench_launcher import measure_launcher
 
     result = measure_launcher(runs)
     return [figure("dlab up until the URL is printed", [result["up_to_url_s"]], "s", 2.5, f"median of {runs}"),

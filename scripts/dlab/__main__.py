@@ -8,6 +8,6 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
 sys.path.insert(0, os.path.dirname(here))
 
-from dlab.cli import main  # noqa: E402
+from dlab.cli import main
 
 sys.exit(main())

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tarfile
 import time
+from collections.abc import Iterator
+from typing import IO
 
 TOP = "dlab-bundle"
 MANIFEST = "MANIFEST.json"
@@ -20,51 +21,12 @@ CHUNK = 1 << 20
 BLOCK = tarfile.BLOCKSIZE
 
 
-class Progress:
-    """One status line: rewritten in place on a terminal, a line per tenth elsewhere."""
-
-    def __init__(self, label, total=0, stream=None):
-        self.label, self.total, self.done = label, total, 0
-        self.stream = stream or sys.stdout
-        self.tty = self.stream.isatty()
-        self.shown_tenth, self.shown_at = -1, 0.0
-
-    def text(self):
-        done = f"{self.done / 1e6:,.0f} MB"
-        if self.total:
-            return f"{self.label}: {min(99, int(100 * self.done / self.total))}% ({done})"
-        return f"{self.label}: {done}"
-
-    def add(self, n):
-        self.done += n
-        if self.tty:
-            if time.monotonic() - self.shown_at > 0.2:
-                self.shown_at = time.monotonic()
-                self.stream.write("\r" + self.text() + " " * 8)
-                self.stream.flush()
-        elif self.total:
-            tenth = min(9, 10 * self.done // self.total)
-            if tenth > self.shown_tenth:
-                self.shown_tenth = tenth
-                print(self.text(), file=self.stream, flush=True)
-
-    def abort(self):
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-    def finish(self, note=""):
-        line = f"{self.label}: done, {self.done / 1e6:,.0f} MB{note}"
-        self.stream.write(("\r" + line + " " * 16 + "\n") if self.tty else line + "\n")
-        self.stream.flush()
-
-
-
 def sha256(data=b""):
     """hashlib.sha256, imported on first use: OpenSSL takes ~40 ms to load, too much for `dlab --help`."""
     import hashlib
 
     return hashlib.sha256(data)
+
 
 def member_info(name, size=0):
     info = tarfile.TarInfo(f"{TOP}/{name}")
@@ -85,29 +47,28 @@ class Writer:
             raise ValueError(f"a streamed part needs a short name: {name}")
         start = self.f.tell()
         self.f.write(b"\0" * BLOCK)
+        part = self._copy(name, chunks)
+        end = self.f.tell()
+        self.f.seek(start)
+        self.f.write(member_info(name, part["size"]).tobuf(tarfile.GNU_FORMAT))  # one block for a short name
+        self.f.seek(end)
+        return part
+
+    def add_sized(self, name, size, chunks):
+        """A part whose size is known first (any name length: GNU long-name blocks)."""
+        self.f.write(member_info(name, size).tobuf(tarfile.GNU_FORMAT))
+        part = self._copy(name, chunks)
+        if part["size"] != size:
+            raise OSError(f"{name} changed while it was being added")
+        return part
+
+    def _copy(self, name, chunks):
+        """The part's bytes and the padding to the next block; its sha256 and size, kept for the manifest."""
         digest, size = sha256(), 0
         for chunk in chunks:
             digest.update(chunk)
             self.f.write(chunk)
             size += len(chunk)
-        end = self.f.tell()
-        self.f.seek(start)
-        self.f.write(member_info(name, size).tobuf(tarfile.GNU_FORMAT))  # one block for a short name
-        self.f.seek(end)
-        self.f.write(b"\0" * (-size % BLOCK))
-        self.parts[name] = {"sha256": digest.hexdigest(), "size": size}
-        return self.parts[name]
-
-    def add_sized(self, name, size, chunks):
-        """A part whose size is known first (any name length: GNU long-name blocks)."""
-        self.f.write(member_info(name, size).tobuf(tarfile.GNU_FORMAT))
-        digest, written = sha256(), 0
-        for chunk in chunks:
-            digest.update(chunk)
-            self.f.write(chunk)
-            written += len(chunk)
-        if written != size:
-            raise OSError(f"{name} changed while it was being added")
         self.f.write(b"\0" * (-size % BLOCK))
         self.parts[name] = {"sha256": digest.hexdigest(), "size": size}
         return self.parts[name]
@@ -188,11 +149,9 @@ def read_manifest(tar, members):
     return manifest
 
 
-def verify_parts(tar, members, manifest, names=None, progress=None):
-    """Hash every part (or those named) against the manifest; Damaged at the first mismatch."""
-    parts = manifest["parts"]
-    for name in names if names is not None else sorted(parts):
-        want = parts[name]
+def verify_parts(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], manifest: dict, progress=None) -> None:
+    """Hash every part against the manifest; Damaged at the first mismatch."""
+    for name, want in sorted(manifest["parts"].items()):
         info = members.get(name)
         if info is None:
             raise Damaged(f"part {name} is missing")
@@ -200,11 +159,7 @@ def verify_parts(tar, members, manifest, names=None, progress=None):
             raise Damaged(f"part {name} is {info.size} bytes, the manifest says {want['size']}")
         digest = sha256()
         try:
-            stream = tar.extractfile(info)
-            while True:
-                block = stream.read(CHUNK)
-                if not block:
-                    break
+            for block in member_chunks(tar, info):
                 digest.update(block)
                 if progress:
                     progress.add(len(block))
@@ -214,16 +169,13 @@ def verify_parts(tar, members, manifest, names=None, progress=None):
             raise Damaged(f"part {name} does not match its sha256 (a changed or damaged byte)")
 
 
-def member_chunks(tar, info):
+def member_chunks(tar: tarfile.TarFile, info: tarfile.TarInfo) -> Iterator[bytes]:
     stream = tar.extractfile(info)
-    while True:
-        block = stream.read(CHUNK)
-        if not block:
-            return
-        yield block
+    assert stream is not None, info.name
+    yield from iter(lambda: stream.read(CHUNK), b"")
 
 
-def open_new(path):
+def open_new(path) -> tuple[str, IO[bytes]]:
     """(partial path, file) beside the target; the caller renames it into place when complete."""
     partial = f"{path}.partial"
     return partial, open(partial, "xb")

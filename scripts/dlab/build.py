@@ -1,63 +1,53 @@
 """`dlab build`: build one flavor of the image, tag it, and write its build manifest."""
 
-import json
-import os
-import subprocess
-import sys
-import time
-from datetime import datetime, timezone
+from __future__ import annotations
 
-from . import images
+import os
+from pathlib import Path
+
+from . import engine, images
 from .errors import DlabError, UserError
 
 ROOT = images.ROOT
 REQUIREMENTS = ROOT / "docker" / "requirements"
 DEFAULT_BASES = ("debian:bookworm-slim", "dlab-base:bookworm")
 CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+# Read inside the new image: its packages, the assets the build could not fetch, its Python.
+INSIDE = """
+import json, re, sys, importlib.metadata as md
+assets = json.load(open('/opt/dlab/assets.json'))
+name = lambda d: re.sub(r'[-_.]+', '-', d.metadata['Name']).lower()
+print(json.dumps({
+    'packages': sorted(f"{name(d)}=={d.version}" for d in md.distributions()),
+    'missing': [a['name'] for a in assets.get('missing', [])],
+    'python': '%d.%d' % sys.version_info[:2],
+}))
+"""
 
 
-def add_parser(subparsers):
+def add_parser(subparsers) -> None:
     p = subparsers.add_parser("build", help="build the lab image of one flavor")
-    p.add_argument("--flavor", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--flavor", default="cpu", help=f"{' or '.join(images.FLAVORS)} (default cpu)")
     p.add_argument("--base-image", help="Debian bookworm base (default: debian:bookworm-slim, "
                    "else a local dlab-base:bookworm from scripts/make-base-image)")
     p.add_argument("--quiet", action="store_true", help="no build progress")
     p.set_defaults(func=lambda args: build_image(args.flavor, args.base_image, args.quiet) and 0)
 
 
-def docker(*args, check=True, capture=True):
-    try:
-        result = subprocess.run(["docker", *args], capture_output=capture, text=True)
-    except FileNotFoundError:
-        raise UserError("the docker CLI is not on PATH", "install Docker Engine or Docker Desktop") from None
-    if check and result.returncode != 0:
-        detail = (result.stderr or "").strip().splitlines()
-        raise DlabError(f"docker {args[0]} failed: {detail[-1] if detail else result.returncode}",
-                        "see the output above; `dlab doctor` checks the engine")
-    return result
-
-
-def image_exists(ref):
-    return docker("image", "inspect", ref, check=False).returncode == 0
-
-
-def choose_base(base_image):
+def choose_base(base_image: str | None) -> str:
     if base_image:
-        if not image_exists(base_image):
+        if engine.inspect_image(base_image) is None:
             raise UserError(f"base image {base_image!r} is not present",
                             f"make it offline with scripts/make-base-image {base_image}, or docker pull it")
         return base_image
-    for ref in DEFAULT_BASES:
-        if image_exists(ref):
-            return ref
-    return DEFAULT_BASES[0]  # the engine pulls it when a registry answers
+    return next((ref for ref in DEFAULT_BASES if engine.inspect_image(ref) is not None), DEFAULT_BASES[0])  # else pulled
 
 
-def check_lock(flavor):
+def check_lock(flavor: str) -> Path:
     """The lock must come from the current .in files (scripts/lock writes their hash on top)."""
     import hashlib
 
-    lock = REQUIREMENTS / f"{flavor}.lock"
+    lock = images.FLAVORS[flavor].lock
     inputs = (REQUIREMENTS / "common.in").read_bytes() + (REQUIREMENTS / f"{flavor}.in").read_bytes()
     expected = f"# inputs-sha256: {hashlib.sha256(inputs).hexdigest()}"
     if not lock.exists() or lock.read_text().splitlines()[0] != expected:
@@ -66,7 +56,7 @@ def check_lock(flavor):
     return lock
 
 
-def locked_version(lock, *names):
+def locked_version(lock: Path, *names: str) -> str:
     for line in lock.read_text().splitlines():
         name, _, rest = line.partition("==")
         if name in names:
@@ -74,20 +64,25 @@ def locked_version(lock, *names):
     return "unknown"
 
 
-def revision():
-    result = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                            capture_output=True, text=True)
+def revision() -> str:
+    import subprocess
+
+    result = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True)
     return result.stdout.strip() if result.returncode == 0 else "unknown"
 
 
-def ca_secret():
+def ca_secret() -> list[str]:
     """A TLS-intercepting proxy's CA reaches the build as a secret, never a layer."""
     path = os.environ.get("DLAB_CA_BUNDLE") or next((p for p in CA_BUNDLES if os.path.exists(p)), None)
     return ["--secret", f"id=ca,src={path}"] if path else []
 
 
-def build_image(flavor, base_image=None, quiet=False):
+def build_image(flavor: str, base_image: str | None = None, quiet: bool = False) -> str:
     """Build dlab:<version>-<flavor> and dlab:<flavor>; return the versioned tag."""
+    import sys
+    import time
+    from datetime import datetime, timezone
+
     images.check_flavor(flavor)
     lock = check_lock(flavor)
     base = choose_base(base_image)
@@ -97,27 +92,20 @@ def build_image(flavor, base_image=None, quiet=False):
         "--build-arg", f"BASE_IMAGE={base}", "--build-arg", f"FLAVOR={flavor}",
         "--build-arg", f"VERSION={images.version()}", "--build-arg", f"REVISION={revision()}",
         "--build-arg", f"CREATED={datetime.now(timezone.utc).isoformat(timespec='seconds')}",
-        "--build-arg", f"TENSORFLOW={locked_version(lock, 'tensorflow', 'tensorflow-cpu')}",
+        "--build-arg", f"TENSORFLOW={locked_version(lock, images.FLAVORS[flavor].tensorflow)}",
         *ca_secret(), "--progress", "plain", "-t", tag, str(ROOT),
     ]
     print(f"building {tag} from {base} ...", flush=True)
     started = time.monotonic()
-    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
-    output = subprocess.PIPE if quiet else None
-    try:
-        result = subprocess.run(["docker", *args], env=env, stdout=output, stderr=output, text=True)
-    except FileNotFoundError:
-        raise UserError("the docker CLI is not on PATH", "install Docker Engine or Docker Desktop") from None
-    if result.returncode != 0 and "buildx component is missing" in (result.stderr or ""):
-        raise UserError("this docker CLI cannot build with BuildKit: its buildx plugin is missing",
-                        "install the buildx plugin (package docker-buildx-plugin or docker-buildx)")
+    result = engine.run(args, env={"DOCKER_BUILDKIT": "1"}, stream=not quiet, check=False)
     if result.returncode != 0:
+        failure = engine.classify(result.stderr)
+        if failure.kind != "other":
+            raise engine.error(failure, args)
         if quiet:  # the build's last words say why
             print("\n".join((result.stdout + result.stderr).splitlines()[-25:]), file=sys.stderr)
-        raise DlabError(f"building {tag} failed (docker build exit {result.returncode})",
-                        "read the build output above")
-    record_missing_assets(tag)
-    docker("tag", tag, moving)
+        raise DlabError(f"building {tag} failed (docker build exit {result.returncode})", "read the build output above")
+    engine.run(["tag", tag, moving])
     manifest = write_manifest(tag, flavor, time.monotonic() - started)
     print(f"built {tag} (also {moving}), {manifest['size_bytes'] / 1e9:.2f} GB in "
           f"{manifest['build_seconds']:.0f} s; manifest {manifest['path']}")
@@ -127,42 +115,23 @@ def build_image(flavor, base_image=None, quiet=False):
     return tag
 
 
-def read_inside(tag, code):
-    return docker("run", "--rm", "--network", "none", "--entrypoint", "python", tag, "-c", code).stdout
+def write_manifest(tag: str, flavor: str, seconds: float) -> dict:
+    """build/<version>-<flavor>.json: what was built, from the image itself."""
+    import json
 
-
-INSIDE = """
-import json, re, importlib.metadata as md
-assets = json.load(open('/opt/dlab/assets.json'))
-name = lambda d: re.sub(r'[-_.]+', '-', d.metadata['Name']).lower()
-print(json.dumps({
-    'packages': sorted(f"{name(d)}=={d.version}" for d in md.distributions()),
-    'missing': [a['name'] for a in assets.get('missing', [])],
-}))
-"""
-
-
-def record_missing_assets(tag):
-    """Missing assets are known only after the build: add them as a label on top."""
-    missing = json.loads(read_inside(tag, INSIDE))["missing"]
-    if missing:
-        container = docker("create", tag).stdout.strip()
-        try:
-            docker("commit", "--change", f"LABEL org.dlab.assets.missing={','.join(missing)}", container, tag)
-        finally:
-            docker("rm", container)
-
-
-def write_manifest(tag, flavor, seconds):
-    inspect = json.loads(docker("image", "inspect", tag).stdout)[0]
-    inside = json.loads(read_inside(tag, INSIDE))
+    image = engine.inspect_image(tag)
+    assert image is not None, tag
+    inside = json.loads(engine.run(["run", "--rm", "--network", "none", "--entrypoint", "python", tag, "-c", INSIDE]).stdout)
+    if inside["python"] != images.python_version():
+        raise DlabError(f"{tag} has Python {inside['python']}, docker/Dockerfile says PYTHON_VERSION={images.python_version()}",
+                        "set PYTHON_VERSION in docker/Dockerfile to the base image's Python, then build again")
     manifest = {
         "image": tag,
-        "id": inspect["Id"],
+        "id": image.id,
         "tags": [tag, images.moving_tag(flavor)],
         "flavor": flavor,
-        "labels": inspect["Config"]["Labels"],
-        "size_bytes": inspect["Size"],
+        "labels": image.labels,
+        "size_bytes": image.size,
         "build_seconds": round(seconds, 1),
         "assets_missing": inside["missing"],
         "packages": inside["packages"],

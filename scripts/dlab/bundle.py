@@ -1,93 +1,75 @@
-"""`dlab bundle OUT`: the images, the course, a wheelhouse and the launcher in one checked archive.
-
-Also registers `dlab load` (load.py) and `dlab registry` (registry.py): the offline classroom.
-"""
+"""`dlab bundle OUT`: the images, the course, a wheelhouse and the launcher in one checked archive."""
 
 from __future__ import annotations
 
-import io
-import json
+import argparse
 import os
 import re
-import subprocess
-import tarfile
-import time
-import zlib
-from datetime import datetime, timezone
+from collections.abc import Iterator
 from pathlib import Path
 
-from . import archive, engine, images, wheels
+from . import engine, images
+from .defaults import CONTAINER_PORT, WORK_TARGET, Label
 from .errors import UserError
 
 GZIP_LEVEL = 3  # docker load reads gzip; level 3 is near level 6 in size at twice the speed
 LAUNCHER = Path(__file__).resolve().parent
 
 
-def add_parser(subparsers):
-    from . import load, registry
-
+def add_parser(subparsers) -> None:
     p = subparsers.add_parser("bundle", help="write the lab (images, course, wheels) into one archive for offline use",
                               description="Write one archive for a USB stick or a classroom share: the image(s) "
                               "(docker save, gzip), the rendered notebooks, a wheelhouse of the locked packages, the "
                               "launcher, a README and a manifest with the sha256 of every part.")
     p.add_argument("out", metavar="OUT", help="archive to write (a folder: dlab-<version>-<flavor>.tar inside it)")
-    p.add_argument("--flavor", default="cpu", choices=("cpu", "cuda", "all"), help="which image(s) (default: cpu)")
-    p.add_argument("--image", metavar="REF", help="bundle this image instead of dlab:<version>-<flavor>")
+    add_image_options(p, "bundle")
     p.add_argument("--allow-missing", action="store_true", help="bundle an image whose data sets or weights are missing")
     wheels = p.add_mutually_exclusive_group()
     wheels.add_argument("--no-wheels", action="store_true", help="leave the wheelhouse out")
     wheels.add_argument("--wheels-from", metavar="DIR", help="take the wheels from DIR instead of downloading them")
     p.set_defaults(func=run)
-    load.add_parser(subparsers)
-    registry.add_parser(subparsers)
 
 
-def inspect_image(ref):
-    result = engine.run(["image", "inspect", ref], check=False)
-    if result.returncode != 0:
-        if engine.daemon_state(result.stderr):
-            raise engine.engine_error(result.stderr, ["image"])
-        return None
-    return json.loads(result.stdout)[0]
+def add_image_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """--flavor and --image, as `dlab bundle` and `dlab registry push` take them."""
+    parser.add_argument("--flavor", default="cpu", choices=(*images.FLAVORS, "all"), help="which image(s) (default: cpu)")
+    parser.add_argument("--image", metavar="REF", help=f"{verb} this image instead of dlab:<version>-<flavor>")
 
 
-def chosen_images(args):
-    """[{ref, tags, id, flavor, ...}] of the images to bundle; UserError when one is not there."""
+def chosen_images(args: argparse.Namespace, verb: str) -> list[tuple[str, list[str], engine.Image]]:
+    """[(ref, tags, image)] that --image or --flavor name; UserError when one is not there."""
     if args.image:
-        found = inspect_image(args.image)
+        found = engine.inspect_image(args.image)
         if found is None:
             raise UserError(f"image {args.image} is not in the Docker engine", "check the name with `docker images`")
-        flavor = (found["Config"].get("Labels") or {}).get("org.dlab.flavor", "unknown")
-        return [describe(args.image, [args.image], flavor, found)]
-    flavors = images.FLAVORS if args.flavor == "all" else (args.flavor,)
+        return [(args.image, [args.image], found)]
     chosen = []
-    for flavor in flavors:
+    for flavor in images.FLAVORS if args.flavor == "all" else (args.flavor,):
         ref = images.versioned_tag(flavor)
-        found = inspect_image(ref)
+        found = engine.inspect_image(ref)
         if found is None:
-            other = [f for f in images.FLAVORS if f != flavor]
-            raise UserError(f"image {ref} is not built", f"build it with `dlab build --flavor {flavor}`"
-                            + (f", or bundle only --flavor {other[0]}" if args.flavor == "all" else ""))
-        moving = inspect_image(images.moving_tag(flavor))
-        tags = [ref] + ([images.moving_tag(flavor)] if moving and moving["Id"] == found["Id"] else [])
-        chosen.append(describe(ref, tags, flavor, found))
+            other = next(f for f in images.FLAVORS if f != flavor)
+            raise UserError(f"image {ref} is not built", f"build it with `dlab build --flavor {flavor}` (or `dlab load` a "
+                            "bundle)" + (f", or {verb} only --flavor {other}" if args.flavor == "all" else ""))
+        moving = engine.inspect_image(images.moving_tag(flavor))
+        chosen.append((ref, [ref] + ([images.moving_tag(flavor)] if moving and moving.id == found.id else []), found))
     return chosen
 
 
-def describe(ref, tags, flavor, found):
-    labels = found["Config"].get("Labels") or {}
+def describe(ref: str, tags: list[str], image: engine.Image) -> dict:
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", ref)[:60]
-    return {"ref": ref, "tags": tags, "id": found["Id"], "flavor": flavor, "size_bytes": found["Size"],
-            "architecture": found.get("Architecture", ""), "tensorflow": labels.get("org.dlab.tensorflow", ""),
-            "version": labels.get("org.opencontainers.image.version", ""), "file": f"images/{name}.tar.gz"}
+    return {"ref": ref, "tags": tags, "id": image.id, "flavor": image.labels.get(Label.FLAVOR, "unknown"),
+            "size_bytes": image.size, "architecture": image.architecture, "tensorflow": image.labels.get(Label.TENSORFLOW, ""),
+            "version": image.labels.get(Label.VERSION, ""), "file": f"images/{name}.tar.gz"}
 
 
-def read_from_image(ref):
+def read_from_image(ref: str) -> tuple[dict, dict[str, bytes]]:
     """(assets.json record, {course path: bytes}) copied out of a created, never started, container."""
+    import json
+
     container = engine.run(["create", ref]).stdout.strip()
     try:
-        assets = tar_files(engine_bytes(["cp", f"{container}:/opt/dlab/assets.json", "-"], ref))
-        course = tar_files(engine_bytes(["cp", f"{container}:/opt/dlab/course", "-"], ref))
+        assets, course = (tar_files(copy_out(container, path, ref)) for path in ("/opt/dlab/assets.json", "/opt/dlab/course"))
     finally:
         engine.run(["rm", container], check=False)
     record = json.loads(assets.get("assets.json", b"{}") or b"{}")
@@ -96,34 +78,25 @@ def read_from_image(ref):
     return record, keep
 
 
-def engine_bytes(args, ref):
-    result = subprocess.run([engine.docker_cli() or "docker", *args], capture_output=True)
-    if result.returncode != 0:
-        message = result.stderr.decode(errors="replace")
-        if "Could not find the file" in message or "No such container:path" in message:
-            raise UserError(f"{ref} is not a dlab lab image (it has no {args[1].split(':', 1)[1]})",
-                            "bundle an image that `dlab build` made")
-        raise engine.engine_error(message, args)
-    return result.stdout
+def copy_out(container: str, path: str, ref: str) -> bytes:
+    try:
+        return b"".join(engine.chunks(["cp", f"{container}:{path}", "-"]))
+    except engine.EngineError as exc:
+        if exc.failure.kind == "no-such-path":
+            raise UserError(f"{ref} is not a dlab lab image (it has no {path})",
+                            "bundle an image that `dlab build` made") from None
+        raise
 
 
-def tar_files(data):
+def tar_files(data: bytes) -> dict[str, bytes]:
+    import io
+    import tarfile
+
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
 
 
-def missing_assets(record):
-    """Names of missing assets (the smoke check's reading of assets.json, both layouts)."""
-    if isinstance(record.get("missing"), list):
-        return [a if isinstance(a, str) else a.get("name", "?") for a in record["missing"]]
-    entries = record.get("assets", [])
-    if isinstance(entries, dict):
-        entries = [dict(v, name=k) if isinstance(v, dict) else {"name": k, "status": v} for k, v in entries.items()]
-    return [e.get("name", "?") for e in entries if isinstance(e, dict)
-            and (e.get("status") == "missing" or e.get("present") is False)]
-
-
-def out_path(out, chosen):
+def out_path(out: str, chosen: list[dict]) -> Path:
     path = Path(out).expanduser()
     if path.is_dir():
         flavors = "-".join(dict.fromkeys(i["flavor"] for i in chosen))
@@ -139,30 +112,23 @@ def out_path(out, chosen):
     return path
 
 
-def save_chunks(image, progress):
+def save_chunks(image: dict, progress) -> Iterator[bytes]:
     """`docker save` of the image's tags, gzip-compressed, as a stream of chunks."""
-    proc = subprocess.Popen([engine.docker_cli() or "docker", "save", *image["tags"]],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    import zlib
+
     packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
-    try:
-        for block in iter(lambda: proc.stdout.read(archive.CHUNK), b""):
-            progress.add(len(block))
-            packed = packer.compress(block)
-            if packed:
-                yield packed
-        yield packer.flush()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.stdout.close()
-        error = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        if proc.wait() != 0:
-            raise engine.engine_error(error, ["save"])
+    for block in engine.chunks(["save", *image["tags"]]):
+        progress.add(len(block))
+        packed = packer.compress(block)
+        if packed:
+            yield packed
+    yield packer.flush()
 
 
-def wheelhouse(args, chosen):
+def wheelhouse(args: argparse.Namespace, chosen: list[dict]) -> tuple[dict[str, Path], list[str], list[str]]:
     """({file name: path}, missing pins, locks) or nothing with --no-wheels."""
+    from . import wheels
+
     flavors = [i["flavor"] for i in chosen if i["flavor"] in images.FLAVORS]
     if args.no_wheels or not flavors:
         return {}, [], []
@@ -178,13 +144,17 @@ def wheelhouse(args, chosen):
     return found, missing, flavors
 
 
-def run(args):
-    chosen = chosen_images(args)
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from . import archive, ui
+
+    chosen = [describe(*found) for found in chosen_images(args, "bundle")]
     out = out_path(args.out, chosen)
-    contents = {}
+    contents: dict[str, bytes] = {}
     for image in chosen:
         record, course = read_from_image(image["ref"])
-        image["assets_missing"] = missing_assets(record)
+        image["assets_missing"] = [asset.get("name", "?") for asset in record.get("missing", [])]  # as assets.py writes it
         if image["assets_missing"] and not args.allow_missing:
             raise UserError(f"{image['ref']} lacks course assets: {', '.join(image['assets_missing'])}",
                             "build the image where the network reaches the asset URLs, or pass --allow-missing "
@@ -197,18 +167,18 @@ def run(args):
         with f:
             writer = archive.Writer(f)
             for image in chosen:
-                progress = archive.Progress(f"saving {image['ref']}", image["size_bytes"])
+                progress = ui.Progress(f"saving {image['ref']}", image["size_bytes"])
                 part = writer.add_stream(image["file"], save_chunks(image, progress))
-                progress.finish(f" read, {part['size'] / 1e6:,.0f} MB written")
+                progress.finish(f" read, {ui.megabytes(part['size'])} written")
             for name, data in sorted(contents.items()):
                 writer.add_bytes(f"course/{name}", data)
             add_launcher(writer)
             if wheel_files:
-                progress = archive.Progress("adding the wheelhouse", sum(p.stat().st_size for p in wheel_files.values()))
+                progress = ui.Progress("adding the wheelhouse", sum(p.stat().st_size for p in wheel_files.values()))
                 for name, path in sorted(wheel_files.items()):
                     progress.add(writer.add_file(f"wheels/{name}", path)["size"])
                 for flavor in locks:
-                    writer.add_file(f"wheels/{flavor}.lock", str(wheels.lock_path(flavor)))
+                    writer.add_file(f"wheels/{flavor}.lock", str(images.FLAVORS[flavor].lock))
                 progress.finish(f" in {len(wheel_files)} files")
             manifest = writer.close(manifest_for(chosen, contents, wheel_files, wheels_missing, locks),
                                     readme(chosen, out, bool(wheel_files), locks))
@@ -227,15 +197,17 @@ def run(args):
     return 0
 
 
-def add_launcher(writer):
+def add_launcher(writer) -> None:
     """The launcher itself (standard library only), so a laptop without the checkout can `dlab load`."""
     for path in sorted(LAUNCHER.glob("*.py")):
-        if not path.name.startswith("bench"):
-            writer.add_file(f"scripts/dlab/{path.name}", str(path))
+        writer.add_file(f"scripts/dlab/{path.name}", str(path))
     writer.add_bytes("VERSION", (images.version() + "\n").encode())
 
 
-def manifest_for(chosen, contents, wheel_files, wheels_missing, locks):
+def manifest_for(chosen: list[dict], contents: dict[str, bytes], wheel_files: dict[str, Path],
+                 wheels_missing: list[str], locks: list[str]) -> dict:
+    from datetime import datetime, timezone
+
     return {
         "version": images.version(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -245,13 +217,16 @@ def manifest_for(chosen, contents, wheel_files, wheels_missing, locks):
     }
 
 
-def readme(chosen, out, with_wheels, locks):
+def readme(chosen: list[dict], out: Path, with_wheels: bool, locks: list[str]) -> str:
+    from .archive import TOP
+
     refs = "\n".join(f"  {i['file']}  ({', '.join(i['tags'])}, {i['flavor']})" for i in chosen)
     first = chosen[0]["tags"][0]
+    default = chosen[0]["flavor"] in images.FLAVORS and first == images.versioned_tag(chosen[0]["flavor"])
     wheels = (f"""
-Wheels (Linux x86_64, Python 3.11), the exact packages the image pins:
-  tar -xf {out.name} {archive.TOP}/wheels
-  pip install --no-index --find-links {archive.TOP}/wheels -r {archive.TOP}/wheels/{locks[0]}.lock
+Wheels (Linux {chosen[0]['architecture'] or 'amd64'}, Python {images.python_version()}), the exact packages the image pins:
+  tar -xf {out.name} {TOP}/wheels
+  pip install --no-index --find-links {TOP}/wheels -r {TOP}/wheels/{locks[0]}.lock
 """ if with_wheels else "")
     return f"""dlab {images.version()}: the deep-learning lab for a classroom without internet
 =================================================================
@@ -263,17 +238,17 @@ Images:
 {refs}
 
 With the launcher (needs Python 3 and Docker):
-  tar -xf {out.name} {archive.TOP}/scripts {archive.TOP}/VERSION
-  python3 {archive.TOP}/scripts/dlab load {out.name}
-  python3 {archive.TOP}/scripts/dlab up{'' if first == images.versioned_tag(chosen[0]['flavor']) else ' --image ' + first}
+  tar -xf {out.name} {TOP}/scripts {TOP}/VERSION
+  python3 {TOP}/scripts/dlab load {out.name}
+  python3 {TOP}/scripts/dlab up{'' if default else ' --image ' + first}
 
 By hand (Docker only):
   tar -xf {out.name}
-  cd {archive.TOP} && sha256sum -c SHA256SUMS
+  cd {TOP} && sha256sum -c SHA256SUMS
   docker load -i {chosen[0]['file']}
-  docker run --rm -p 127.0.0.1:8888:8888 --user "$(id -u):$(id -g)" -v "$PWD/work:/home/jovyan/work" {first}
+  docker run --rm -p 127.0.0.1:{CONTAINER_PORT}:{CONTAINER_PORT} --user "$(id -u):$(id -g)" -v "$PWD/work:{WORK_TARGET}" {first}
 
-The rendered notebooks are also in {archive.TOP}/course/ (exercises, solutions).
+The rendered notebooks are also in {TOP}/course/ (exercises, solutions).
 {wheels}
 More: docs/offline.md in the dlab repository (classroom registry, Apptainer/Slurm).
 """

@@ -1,15 +1,16 @@
-"""The `dlab` command line: one argparse tree built from the command modules."""
+"""The `dlab` command line: one argparse tree built from the command modules listed here."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from . import build, bundle, check, doctor, instances, load, registry, up
 from .errors import DlabError, UserError
 
-# Each module exposes add_parser(subparsers); a module not written yet is skipped.
-COMMAND_MODULES = ("up", "instances", "check", "doctor", "build", "bundle")
+# Every command module, in the order `dlab --help` lists them; each has add_parser(subparsers).
+# Their top level imports only what `dlab --help` needs (tests/launcher/test_cli.py holds them to it).
+COMMANDS = (up, instances, check, doctor, build, bundle, load, registry)
 
 
 class Parser(argparse.ArgumentParser):
@@ -19,25 +20,16 @@ class Parser(argparse.ArgumentParser):
         raise UserError(message, f"see `{self.prog} --help`")
 
 
-def build_parser():
-    parser = Parser(
-        prog="dlab",
-        description="Start and check the deep-learning lab (JupyterLab in Docker).",
-    )
+def build_parser() -> Parser:
+    parser = Parser(prog="dlab", description="Start and check the deep-learning lab (JupyterLab in Docker).")
     subparsers = parser.add_subparsers(metavar="<command>", parser_class=Parser)
     subparsers.required = True
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{name}":
-                raise
-            continue
+    for module in COMMANDS:
         module.add_parser(subparsers)
     return parser
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.func(args) or 0

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+Verdict = Literal["ok", "compat", "old", "unknown"]
+
 # The CUDA release the cuda flavor carries (nvidia-cuda-runtime-cu12 in docker/requirements/cuda.lock).
 IMAGE_CUDA = "12.9"
 
@@ -28,7 +32,7 @@ MINOR_COMPAT_DRIVERS = {
 }
 
 
-def parse_version(text):
+def parse_version(text: str) -> tuple[int, ...]:
     """'550.54.14' -> (550, 54, 14); anything unreadable -> ()."""
     try:
         return tuple(int(part) for part in text.strip().split("."))
@@ -36,8 +40,8 @@ def parse_version(text):
         return ()
 
 
-def driver_verdict(driver, cuda=IMAGE_CUDA, windows=False):
-    """('ok' | 'compat' | 'old' | 'unknown', the driver the full release needs).
+def driver_verdict(driver: str, cuda: str = IMAGE_CUDA, windows: bool = False) -> tuple[Verdict, str]:
+    """(verdict, the driver the full release needs).
 
     Windows drivers (and WSL2, whose nvidia-smi reports the Windows driver) use the second column.
     """

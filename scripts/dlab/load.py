@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
 import os
-import re
-import subprocess
 
-from . import archive, engine, images
+from . import engine, images
 from .errors import DlabError, UserError
 
-LOADED = re.compile(r"^Loaded image(?: ID)?: (\S+)", re.M)
-ARCH_NAMES = {"x86_64": "amd64", "aarch64": "arm64"}
 
-
-def add_parser(subparsers):
+def add_parser(subparsers) -> None:
     p = subparsers.add_parser("load", help="check a bundle's checksums, then load its images",
                               description="Check the sha256 of every part of a bundle written by `dlab bundle`; "
                               "only when all match, load its images into the Docker engine.")
     p.add_argument("archive", metavar="ARCHIVE", help="the bundle file")
-    p.add_argument("--flavor", default="all", choices=("cpu", "cuda", "all"),
+    p.add_argument("--flavor", default="all", choices=(*images.FLAVORS, "all"),
                    help="load only this flavor's image (default: all in the bundle)")
     p.set_defaults(func=run)
 
 
-def damaged(path, why):
-    return UserError(f"{path} is damaged or not a dlab bundle: {why}; nothing was loaded",
-                     "copy the bundle again (from the stick, or the teacher's share) and run `dlab load` again")
-
-
-def open_checked(path):
+def open_checked(path: str):
     """(tar, members, manifest) once every checksum matched."""
+    from . import archive, ui
+
     if not os.path.exists(path):
         raise UserError(f"no file {path}", "give the path of the bundle (`dlab bundle` wrote it as dlab-<version>-<flavor>.tar)")
     if os.path.isdir(path):
@@ -38,48 +31,39 @@ def open_checked(path):
     try:
         tar, members = archive.open_bundle(path)
         manifest = archive.read_manifest(tar, members)
-        total = sum(p["size"] for p in manifest["parts"].values())
-        progress = archive.Progress("checking the checksums", total)
+        progress = ui.Progress("checking the checksums", sum(p["size"] for p in manifest["parts"].values()))
         archive.verify_parts(tar, members, manifest, progress=progress)
         progress.finish(f", all {len(manifest['parts'])} parts match")
     except archive.Damaged as exc:
         if progress is not None:
             progress.abort()
-        raise damaged(path, str(exc)) from None
+        raise UserError(f"{path} is damaged or not a dlab bundle: {exc}; nothing was loaded",
+                        "copy the bundle again (from the stick, or the teacher's share) and run `dlab load` again") from None
     return tar, members, manifest
 
 
-def engine_arch():
-    result = engine.run(["version", "--format", "{{.Server.Arch}}"], check=False)
-    return ARCH_NAMES.get(result.stdout.strip(), result.stdout.strip())
+def image_id(ref: str) -> str | None:
+    found = engine.inspect_image(ref)
+    return found.id if found else None
 
 
-def image_id(ref):
-    result = engine.run(["image", "inspect", "--format", "{{.Id}}", ref], check=False)
-    return result.stdout.strip() if result.returncode == 0 else None
+def load_one(tar, members, image: dict) -> None:
+    """Stream one image part into `docker load`."""
+    from . import archive, ui
 
-
-def load_one(tar, members, image):
-    """Stream one image part into `docker load`; the refs it printed."""
     info = members[image["file"]]
-    progress = archive.Progress(f"loading {image['tags'][0]}", info.size)
-    proc = subprocess.Popen([engine.docker_cli() or "docker", "load"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
+    progress = ui.Progress(f"loading {image['tags'][0]}", info.size)
+
+    def chunks():
         for block in archive.member_chunks(tar, info):
-            proc.stdin.write(block)
             progress.add(len(block))
-        proc.stdin.close()
-    except BrokenPipeError:
-        pass
-    out, err = proc.stdout.read().decode(errors="replace"), proc.stderr.read().decode(errors="replace")
-    if proc.wait() != 0:
-        raise engine.engine_error(err, ["load"])
+            yield block
+
+    engine.run(["load"], stdin=chunks())
     progress.finish()
-    return LOADED.findall(out)
 
 
-def undo(before, tags):
+def undo(before: dict[str, str | None], tags: list[str]) -> None:
     """Remove the tags this load created (those that did not exist before); moved ones go back."""
     for tag in tags:
         old = before.get(tag)
@@ -89,14 +73,17 @@ def undo(before, tags):
             engine.run(["tag", old, tag], check=False)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
+    from .archive import TOP
+
     tar, members, manifest = open_checked(args.archive)
     with tar:
         chosen = [i for i in manifest["images"] if args.flavor in ("all", i["flavor"])]
         if not chosen:
             flavors = ", ".join(i["flavor"] for i in manifest["images"]) or "none"
-            raise UserError(f"the bundle has no {args.flavor} image (it has: {flavors})", "leave out --flavor, or pick one it has")
-        arch = engine_arch()
+            raise UserError(f"the bundle has no {args.flavor} image (it has: {flavors})",
+                            "leave out --flavor, or pick one it has")
+        arch = images.architecture(engine.run(["version", "--format", "{{.Server.Arch}}"], check=False).stdout.strip())
         for image in chosen:
             if arch and image.get("architecture") and image["architecture"] != arch:
                 raise UserError(f"{image['ref']} is built for {image['architecture']}, this Docker engine runs {arch}",
@@ -118,9 +105,9 @@ def run(args):
         print(f"loaded {', '.join(image['tags'])} ({image['flavor']}, {image['id'][7:19]}, "
               f"{image['size_bytes'] / 1e9:.2f} GB)")
         for tag in moved:
-            print(f"note: {tag} now names this image; the one it named before ({before[tag][7:19]}) is kept untagged")
+            print(f"note: {tag} now names this image; the one it named before ({(before[tag] or '')[7:19]}) is kept untagged")
     first = chosen[0]
-    default = first["ref"] == images.versioned_tag(first["flavor"]) if first["flavor"] in images.FLAVORS else False
+    default = first["flavor"] in images.FLAVORS and first["ref"] == images.versioned_tag(first["flavor"])
     print(f"next: `dlab up{'' if default else ' --image ' + first['ref']}`  "
-          f"(the course notebooks are in the archive's {archive.TOP}/course/ too)")
+          f"(the course notebooks are in the archive's {TOP}/course/ too)")
     return 0

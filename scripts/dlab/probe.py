@@ -8,16 +8,16 @@ import platform
 import shutil
 import socket
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Literal
 
-from . import engine
+from . import defaults, engine
 
-PORT_WINDOW = 50  # how far past the asked port `dlab up` looks for a free one
 GPU_QUERY = "index,name,uuid,memory.total,driver_version"
 WSL_NVIDIA_SMI = "/usr/lib/wsl/lib/nvidia-smi"
 TOOLKIT_TOOLS = ("nvidia-container-runtime-hook", "nvidia-container-runtime", "nvidia-ctk")
+Daemon = Literal["ok", "down", "denied", "no-cli"]
 
 
 @dataclass
@@ -46,44 +46,31 @@ class HostFacts:
     system: str = "Linux"
     machine: str = "x86_64"
     wsl: bool = False
-    uid: Optional[int] = 1000
-    gid: Optional[int] = 1000
+    uid: int | None = 1000
+    gid: int | None = 1000
     display: bool = False
-    docker_cli: Optional[str] = "/usr/bin/docker"
-    daemon: str = "ok"                 # ok | down | denied | no-cli
+    docker_cli: str | None = "/usr/bin/docker"
+    daemon: Daemon = "ok"
     daemon_error: str = ""
     engine_os: str = ""                # "Docker Desktop", "Debian GNU/Linux 12 (bookworm)", ...
     engine_arch: str = "x86_64"
     engine_version: str = ""
     engine_root: str = ""              # DockerRootDir, where images are stored
-    runtimes: Tuple[str, ...] = ("runc",)
+    runtimes: tuple[str, ...] = ("runc",)
     cdi_gpu: bool = False              # a CDI spec names nvidia.com/gpu
-    toolkit_tools: Tuple[str, ...] = ()  # NVIDIA Container Toolkit programs on PATH
-    nvidia_smi: Optional[str] = None
+    toolkit_tools: tuple[str, ...] = ()  # NVIDIA Container Toolkit programs on PATH
+    nvidia_smi: str | None = None
     nvidia_smi_error: str = ""
-    gpus: Tuple[Gpu, ...] = ()
+    gpus: tuple[Gpu, ...] = ()
     driver: str = ""
-    images: Dict[str, Dict[str, str]] = field(default_factory=dict)  # present ref -> labels
-    existing: Optional[engine.Instance] = None  # a container already named as asked
-    busy_ports: Tuple[int, ...] = ()
-    work: Optional[Work] = None
+    images: dict[str, engine.Image] = field(default_factory=dict)  # the asked refs that are present
+    existing: engine.Instance | None = None  # a container already named as asked
+    busy_ports: tuple[int, ...] = ()
+    work: Work | None = None
     gpu_refused: str = ""              # the engine's refusal, once a run with GPUs failed
 
-    @classmethod
-    def from_dict(cls, data):
-        data = dict(data)
-        data["gpus"] = tuple(Gpu(**g) for g in data.get("gpus", ()))
-        if data.get("work") is not None:
-            data["work"] = Work(**data["work"])
-        if data.get("existing") is not None:
-            data["existing"] = engine.Instance(**data["existing"])
-        for key in ("runtimes", "toolkit_tools", "busy_ports"):
-            if key in data:
-                data[key] = tuple(data[key])
-        return cls(**data)
 
-
-def parse_nvidia_smi(text) -> Tuple[Tuple[Gpu, ...], str]:
+def parse_nvidia_smi(text: str) -> tuple[tuple[Gpu, ...], str]:
     """GPUs and driver version from `nvidia-smi --query-gpu=<GPU_QUERY> --format=csv,noheader,nounits`."""
     gpus, driver = [], ""
     for line in text.splitlines():
@@ -96,12 +83,12 @@ def parse_nvidia_smi(text) -> Tuple[Tuple[Gpu, ...], str]:
     return tuple(gpus), driver
 
 
-def parse_docker_info(data) -> dict:
+def parse_docker_info(data: dict) -> dict:
     """The HostFacts fields that `docker info --format '{{json .}}'` gives."""
     errors = data.get("ServerErrors") or []
     if errors:
-        state = engine.daemon_state(" ".join(errors)) or "down"
-        return {"daemon": state, "daemon_error": errors[0]}
+        denied = engine.classify(" ".join(errors)).kind == "permission-denied"
+        return {"daemon": "denied" if denied else "down", "daemon_error": errors[0]}
     return {
         "daemon": "ok",
         "engine_os": data.get("OperatingSystem", ""),
@@ -113,7 +100,7 @@ def parse_docker_info(data) -> dict:
     }
 
 
-def _cdi_names_gpu(folder):
+def _cdi_names_gpu(folder: str) -> bool:
     try:
         names = os.listdir(folder)
     except OSError:
@@ -128,7 +115,7 @@ def _cdi_names_gpu(folder):
     return False
 
 
-def probe_docker_info():
+def probe_docker_info() -> dict:
     result = engine.run(["info", "--format", "{{json .}}"], check=False, timeout=30)
     try:
         data = json.loads(result.stdout)
@@ -139,7 +126,7 @@ def probe_docker_info():
     return parse_docker_info(data)
 
 
-def probe_nvidia_smi():
+def probe_nvidia_smi() -> dict:
     """{nvidia_smi, gpus, driver, nvidia_smi_error}; no nvidia-smi at all is simply no GPU."""
     path = shutil.which("nvidia-smi") or (WSL_NVIDIA_SMI if os.path.exists(WSL_NVIDIA_SMI) else None)
     if path is None:
@@ -154,7 +141,7 @@ def probe_nvidia_smi():
     return nvidia_smi_facts(path, result.returncode, result.stdout + result.stderr)
 
 
-def nvidia_smi_facts(path, returncode, output):
+def nvidia_smi_facts(path: str, returncode: int, output: str) -> dict:
     """The HostFacts fields from one run of the GPU query."""
     if returncode != 0:
         return {"nvidia_smi": path, "nvidia_smi_error": engine.first_line(output)}
@@ -162,18 +149,7 @@ def nvidia_smi_facts(path, returncode, output):
     return {"nvidia_smi": path, "gpus": gpus, "driver": driver}
 
 
-def probe_image(ref):
-    """The labels of a local image, or None when the engine does not have it."""
-    result = engine.run(["image", "inspect", "--format", "{{json .Config.Labels}}", ref], check=False)
-    if result.returncode != 0:
-        return None
-    try:
-        return json.loads(result.stdout) or {}
-    except ValueError:
-        return {}
-
-
-def probe_work(path) -> Work:
+def probe_work(path: str) -> Work:
     path = os.path.abspath(os.path.expanduser(path))
     parent = os.path.dirname(path)
     try:
@@ -193,7 +169,7 @@ def probe_work(path) -> Work:
     )
 
 
-def port_is_free(port, host="127.0.0.1"):
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((host, port))
@@ -202,17 +178,34 @@ def port_is_free(port, host="127.0.0.1"):
     return True
 
 
-def busy_ports_from(port, host="127.0.0.1", window=PORT_WINDOW) -> Tuple[int, ...]:
+def busy_ports_from(port: int, host: str = "127.0.0.1") -> tuple[int, ...]:
     """The taken ports from `port` up to the first free one."""
     busy = []
-    for candidate in range(port, min(port + window, 65536)):
+    for candidate in range(port, min(port + defaults.PORT_WINDOW, 65536)):
         if port_is_free(candidate, host):
             break
         busy.append(candidate)
     return tuple(busy)
 
 
-def is_wsl():
+def http_get(address: str, path: str, method: str = "GET", headers: dict[str, str] | None = None,
+             timeout: float = 2.0) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) from http://address/path, asked directly, never through a proxy; status 0: no answer."""
+    import http.client
+
+    host, _, port = address.rpartition(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        connection.request(method, path, headers=headers or {})
+        reply = connection.getresponse()
+        return reply.status, dict(reply.getheaders()), reply.read()
+    except (OSError, http.client.HTTPException):
+        return 0, {}, b""
+    finally:
+        connection.close()
+
+
+def is_wsl() -> bool:
     if os.environ.get("WSL_DISTRO_NAME"):
         return True
     try:
@@ -222,7 +215,7 @@ def is_wsl():
         return False
 
 
-def has_display(system, wsl):
+def has_display(system: str, wsl: bool) -> bool:
     if system in ("Darwin", "Windows"):
         return True
     if wsl:
@@ -230,26 +223,21 @@ def has_display(system, wsl):
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def probe_host(image_refs=(), name=None, port=None, public=False, work=None, gpus=True) -> HostFacts:
+def probe_host(image_refs: Sequence[str] = (), name: str | None = None, port: int | None = None,
+               public: bool = False, work: str | None = None) -> HostFacts:
     """Ask the host and the engine, the slow questions at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
     system = platform.system()
     wsl = system == "Linux" and is_wsl()
-    facts = HostFacts(
-        system=system,
-        machine=platform.machine(),
-        wsl=wsl,
-        uid=os.getuid() if hasattr(os, "getuid") else None,
-        gid=os.getgid() if hasattr(os, "getgid") else None,
-        display=has_display(system, wsl),
-        docker_cli=engine.docker_cli(),
-        toolkit_tools=tuple(t for t in TOOLKIT_TOOLS if shutil.which(t)),
-        runtimes=(),
-    )
+    facts = HostFacts(system=system, machine=platform.machine(), wsl=wsl, display=has_display(system, wsl),
+                      uid=os.getuid() if hasattr(os, "getuid") else None, gid=os.getgid() if hasattr(os, "getgid") else None,
+                      docker_cli=engine.docker_cli(), toolkit_tools=tuple(filter(shutil.which, TOOLKIT_TOOLS)), runtimes=())
     with ThreadPoolExecutor(max_workers=4 + len(image_refs)) as pool:
-        smi = pool.submit(probe_nvidia_smi) if gpus else None
+        smi = pool.submit(probe_nvidia_smi)
         if facts.docker_cli:
             info = pool.submit(probe_docker_info)
-            images = {ref: pool.submit(probe_image, ref) for ref in image_refs}
+            images = {ref: pool.submit(engine.inspect_image, ref) for ref in image_refs}
             existing = pool.submit(engine.find_instance, name) if name else None
         if work is not None:
             facts.work = probe_work(work)
@@ -259,11 +247,11 @@ def probe_host(image_refs=(), name=None, port=None, public=False, work=None, gpu
             for key, value in info.result().items():
                 setattr(facts, key, value)
             if facts.daemon == "ok":
-                facts.images = {ref: f.result() for ref, f in images.items() if f.result() is not None}
+                found = {ref: future.result() for ref, future in images.items()}
+                facts.images = {ref: image for ref, image in found.items() if image is not None}
                 facts.existing = existing.result() if existing else None
         else:
             facts.daemon = "no-cli"
-        if smi is not None:
-            for key, value in smi.result().items():
-                setattr(facts, key, value)
+        for key, value in smi.result().items():
+            setattr(facts, key, value)
     return facts

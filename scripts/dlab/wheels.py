@@ -1,12 +1,11 @@
 """The wheelhouse of a bundle: the wheels of docker/requirements/<flavor>.lock, matched by sha256.
 
-`pip download` fetches them for the image's platform (Linux, CPython 3.11) whatever the host is;
+`pip download` fetches them for the image's platform (Linux, the image's CPython) whatever the host is;
 a classroom then installs with `pip install --no-index --find-links wheels -r wheels/cpu.lock`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import re
@@ -15,19 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import images
 from .errors import DlabError, UserError
-from .images import ROOT
 
-LOCKS = ROOT / "docker" / "requirements"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
 HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
-PYTHON = "3.11"        # Debian bookworm's python3, the image's /opt/venv
 GLIBC_MINOR = 36       # bookworm's glibc 2.36
-ARCHES = {"amd64": "x86_64", "arm64": "aarch64", "x86_64": "x86_64", "aarch64": "aarch64"}
-
-
-def lock_path(flavor):
-    return LOCKS / f"{flavor}.lock"
+MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}  # OCI architecture -> manylinux tag
 
 
 def pins(lock):
@@ -50,15 +43,12 @@ def default_cache():
 
 def platform_args(arch):
     """pip's --platform list for manylinux wheels up to glibc 2.36 (pip does not expand PEP 600 tags)."""
-    machine = ARCHES.get(arch)
+    machine = MACHINES.get(images.architecture(arch))
     if machine is None:
         raise UserError(f"no wheels for the image architecture {arch!r}", "bundle with --no-wheels")
     tags = [f"manylinux_2_{minor}_{machine}" for minor in range(GLIBC_MINOR, 4, -1)]
     tags += [f"manylinux2014_{machine}"] + ([f"manylinux2010_{machine}", f"manylinux1_{machine}"] if machine == "x86_64" else [])
-    args = []
-    for tag in tags:
-        args += ["--platform", tag]
-    return args
+    return [arg for tag in tags for arg in ("--platform", tag)]
 
 
 def pip_command():
@@ -74,12 +64,13 @@ def pip_command():
 def download(flavors, folder, arch):
     """`pip download` every pin of the flavors' locks into folder (files already there are kept)."""
     folder.mkdir(parents=True, exist_ok=True)
+    python = images.python_version()
     for flavor in flavors:
         print(f"downloading the wheels of {flavor}.lock into {folder} (kept for the next bundle) ...", flush=True)
         command = [*pip_command(), "download", "--disable-pip-version-check", "--progress-bar", "off",
                    "--require-hashes", "--no-deps", "--only-binary=:all:", *platform_args(arch),
-                   "--python-version", PYTHON, "--implementation", "cp", "--abi", "cp" + PYTHON.replace(".", ""),
-                   "-r", str(lock_path(flavor)), "-d", str(folder)]
+                   "--python-version", python, "--implementation", "cp", "--abi", "cp" + python.replace(".", ""),
+                   "-r", str(images.FLAVORS[flavor].lock), "-d", str(folder)]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
@@ -89,7 +80,9 @@ def download(flavors, folder, arch):
 
 
 def sha256_of(path):
-    digest = hashlib.sha256()
+    from .archive import sha256
+
+    digest = sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
@@ -101,13 +94,13 @@ def select(flavors, folder):
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"no wheel folder {folder}", "pass --wheels-from with a folder of wheels (from `pip download`)")
-    by_hash = {}
+    by_hash: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         if path.is_file() and path.suffix in (".whl", ".gz", ".zip"):
             by_hash.setdefault(sha256_of(path), path)
     chosen, missing = {}, []
     for flavor in flavors:
-        for pin, hashes in pins(lock_path(flavor)):
+        for pin, hashes in pins(images.FLAVORS[flavor].lock):
             found = next((by_hash[h] for h in sorted(hashes) if h in by_hash), None)
             if found is None:
                 missing.append(pin)

@@ -29,7 +29,7 @@ def load_host(name, **overrides):
         fields.update(probe.nvidia_smi_facts(smi["path"], smi.get("returncode", 0), smi["stdout"]))
     fields["toolkit_tools"] = tuple(record.get("toolkit_tools", ()))
     fields["busy_ports"] = tuple(record.get("busy_ports", ()))
-    fields["images"] = {default_image(f): {"org.dlab.flavor": f} for f in record.get("images", ())}
+    fields["images"] = {default_image(f): engine.Image(id=f"sha256:{f}", labels={"org.dlab.flavor": f}) for f in record.get("images", ())}
     fields["work"] = probe.Work(path="/home/student/work", exists=True, is_dir=True, writable=True)
     fields.update(overrides)
     return probe.HostFacts(**fields)

@@ -11,20 +11,22 @@ def verdicts(host, **overrides):
     return {f.name: f for f in findings(facts, compose="2.29.7", port=8888, version="0.1.0")}
 
 
-@pytest.mark.parametrize(
-    "host, name, status, words",
-    [
-        ("gpu-no-toolkit", "GPU support in the engine", "fail", "no NVIDIA runtime"),
-        ("toolkit-old-driver", "driver new enough for CUDA", "fail", "470.256.02"),
-        ("two-gpus", "driver new enough for CUDA", "ok", "580.82.07"),
-        ("no-gpu", "host GPUs", "skip", "no NVIDIA GPU"),
-        ("apple-silicon", "host GPUs", "skip", "macOS"),
-        ("driver-broken", "host GPUs", "fail", "couldn't communicate with the NVIDIA driver"),
-        ("port-taken", "port 8888 free", "warn", "next free port"),
-    ],
-)
-def test_doctor_verdicts_over_recorded_hosts(host, name, status, words):
+# recorded host -> (the finding, its status, words in its detail)
+VERDICTS = {
+    "gpu-no-toolkit": ("GPU support in the engine", "fail", "no NVIDIA runtime"),
+    "toolkit-old-driver": ("driver new enough for CUDA", "fail", "470.256.02"),
+    "two-gpus": ("driver new enough for CUDA", "ok", "580.82.07"),
+    "no-gpu": ("host GPUs", "skip", "no NVIDIA GPU"),
+    "apple-silicon": ("host GPUs", "skip", "macOS"),
+    "driver-broken": ("host GPUs", "fail", "couldn't communicate with the NVIDIA driver"),
+    "port-taken": ("port 8888 free", "warn", "next free port"),
+}
+
+
+@pytest.mark.parametrize("host", VERDICTS)
+def test_doctor_verdicts_over_recorded_hosts(host):
     """Each recorded host gets the right tick, cross or dash for its GPUs, driver, runtime and port."""
+    name, status, words = VERDICTS[host]
     found = verdicts(host)[name]
     assert found.status == status and words in found.detail
     assert status != "fail" or found.fix

@@ -1,6 +1,5 @@
 """`dlab up`, `status`, `logs`, `down` against the real engine, with the real image."""
 
-import json
 import os
 import socket
 import urllib.request
@@ -138,12 +137,14 @@ def test_caller_can_pip_install_in_the_lab(labs, open_tmp, cpu_image):
     """Run by uid 1234, the lab's user may write the image's Python environment (pip install works)."""
     import subprocess
 
+    from dlab.images import python_version
+
     home = student_dir(open_tmp / "home")
     name, port = labs.name(), free_port()
     result = as_student("up", "--no-browser", "--name", name, "--work", str(home / "work"), "--port", str(port),
                         *image_args(cpu_image), home=home)
     assert result.returncode == 0, result.stdout + result.stderr
     probe = subprocess.run(["docker", "exec", name, "bash", "-c",
-                            "id -u && test -w /opt/venv/lib/python3.11/site-packages && echo writable"],
+                            f"id -u && test -w /opt/venv/lib/python{python_version()}/site-packages && echo writable"],
                            capture_output=True, text=True, timeout=60)
     assert probe.stdout.split() == [str(STUDENT_UID), "writable"], probe.stdout + probe.stderr

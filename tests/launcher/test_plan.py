@@ -2,11 +2,12 @@
 
 import pytest
 
-from launcher_helpers import load_host
-from dlab import act, engine
+from dlab import engine
+from dlab.defaults import Label
 from dlab.errors import UserError
 from dlab.images import default_image
 from dlab.plan import Options, plan
+from launcher_helpers import load_host
 
 
 def opts(**kwargs):
@@ -65,14 +66,14 @@ def test_two_gpus_pins_the_asked_one():
     """--gpus 1 on a two-GPU server gives the lab GPU 1 only."""
     launch = plan(load_host("two-gpus"), opts(gpus="1", name="student1"))
     assert (launch.flavor, launch.gpus) == ("cuda", "1")
-    args = act.run_args(launch)
+    args = launch.lab_spec().argv()
     assert args[args.index("--gpus") + 1] == '"device=1"'
     assert "GPU 1" in launch.notes[0]
 
 
 def test_gpu_list_keeps_devices_together():
     """--gpus 0,1 reaches docker as one device list."""
-    args = act.run_args(plan(load_host("two-gpus"), opts(gpus="0,1")))
+    args = plan(load_host("two-gpus"), opts(gpus="0,1")).lab_spec().argv()
     assert args[args.index("--gpus") + 1] == '"device=0,1"'
 
 
@@ -121,8 +122,8 @@ def test_cpu_flavor_with_gpus_is_refused():
 def test_cuda_flavor_without_gpus_hides_them():
     """The CUDA image without GPUs asks the NVIDIA runtime for none (a default nvidia runtime would give all)."""
     launch = plan(load_host("two-gpus"), opts(flavor="cuda", gpus="none"))
-    assert launch.env["NVIDIA_VISIBLE_DEVICES"] == "void"
-    assert "--gpus" not in act.run_args(launch)
+    assert launch.lab_spec().env["NVIDIA_VISIBLE_DEVICES"] == "void"
+    assert "--gpus" not in launch.lab_spec().argv()
 
 
 def test_missing_image_is_built():
@@ -140,7 +141,7 @@ def test_missing_custom_image_is_a_user_error():
 
 def test_custom_image_flavor_comes_from_its_label():
     """--image with --flavor auto takes the flavor the image's label states."""
-    facts = load_host("two-gpus", images={"lab:mine": {"org.dlab.flavor": "cpu"}})
+    facts = load_host("two-gpus", images={"lab:mine": engine.Image(id="sha256:mine", labels={Label.FLAVOR: "cpu"})})
     launch = plan(facts, opts(image="lab:mine"))
     assert (launch.image, launch.flavor, launch.gpus) == ("lab:mine", "cpu", "none")
 
@@ -216,27 +217,28 @@ def test_foreign_container_name_is_refused():
 def test_running_lab_is_reused():
     """`dlab up` twice: the second shows the running lab's URL instead of starting another."""
     running = engine.Instance(name="dlab", id="abc", state="running", image="dlab:x", token="tok",
-                              labels={engine.LABEL: "dlab", "org.dlab.port": "8890", "org.dlab.flavor": "cpu"})
+                              labels={Label.INSTANCE: "dlab", Label.PORT: "8890", Label.FLAVOR: "cpu"})
     launch = plan(load_host("no-gpu", existing=running), opts())
     assert launch.reuse is running and launch.url == "http://127.0.0.1:8890/lab?token=tok"
 
 
 def test_stopped_lab_is_replaced():
     """A stopped lab of the same name is removed and started afresh."""
-    stopped = engine.Instance(name="dlab", id="abc", state="exited", labels={engine.LABEL: "dlab"})
+    stopped = engine.Instance(name="dlab", id="abc", state="exited", labels={Label.INSTANCE: "dlab"})
     assert plan(load_host("no-gpu", existing=stopped), opts()).replace == "abc"
 
 
 def test_run_args_keep_the_token_off_the_command_line():
     """docker run gets the caller's uid:gid, 127.0.0.1, the work mount, labels, and the token by environment."""
     launch = plan(load_host("no-gpu"), opts(port=9000, name="lab1"))
-    args = act.run_args(launch)
+    spec = launch.lab_spec()
+    args = spec.argv()
     assert args[args.index("--user") + 1] == "1000:1000"
     assert args[args.index("-p") + 1] == "127.0.0.1:9000:8888"
     assert "type=bind,source=/home/student/work,target=/home/jovyan/work" in args
     assert "org.dlab.instance=lab1" in args
     assert "JUPYTER_TOKEN" in args and not any("t0ken" in a for a in args)
-    assert act.run_env(launch)["JUPYTER_TOKEN"] == "t0ken"
+    assert spec.env["JUPYTER_TOKEN"] == "t0ken"
 
 
 def test_public_binds_all_interfaces_with_a_token():
@@ -269,6 +271,6 @@ def test_plan_touches_nothing(monkeypatch):
 
 def test_root_caller_runs_the_lab_as_root():
     """A root caller (sudo dlab up) gets a lab running as 0:0, so the work files stay root's (the image allows it)."""
-    args = act.run_args(plan(load_host("no-gpu", uid=0, gid=0), opts()))
+    args = plan(load_host("no-gpu", uid=0, gid=0), opts()).lab_spec().argv()
     assert args[args.index("--user") + 1] == "0:0"
     assert args[-1] == default_image("cpu")

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-DLAB = [sys.executable, os.path.dirname(os.path.abspath(__file__))]
+DLAB = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "dlab")]
 URL = re.compile(r"http://127\.0\.0\.1:\d+/lab\?token=")
 TARGETS = {"up_to_url_s": 2.5, "help_s": 0.150}
 
@@ -30,6 +30,7 @@ def time_up(work_root):
     proc = subprocess.Popen([*DLAB, "up", "--no-browser", "--name", name, "--work", work],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen = None
+    assert proc.stdout is not None
     try:
         for line in proc.stdout:
             if URL.search(line):
