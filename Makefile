@@ -17,7 +17,7 @@ image:  ## build the image: make image FLAVOR=cpu|cuda
 test: venv  ## build what the tests need, then run all tests
 	scripts/test
 
-lint:  ## hadolint, shellcheck, compose config
+lint:  ## ruff and mypy (Python), hadolint, shellcheck, compose config
 	scripts/lint
 
 bench:  ## size and speed figures (JSON + table) into build/bench.json

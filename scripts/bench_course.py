@@ -8,7 +8,6 @@ the notebooks, the smoke data is reported beside it.
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from bench import figure

@@ -23,7 +23,6 @@ REPEATS = 10  # timed multiplications per device
 # every package; here is what you got.
 
 # %%
-import json
 import os
 import platform
 import sys

@@ -79,7 +79,7 @@ def test_exercise_contains_no_solution_code(number):
               if line.strip() and not line.strip().startswith("#") and line.strip() not in outside_set
               and line.strip() in {x.strip() for x in exercise.splitlines()}]
     assert not leaked, f"solution code in the exercise: {leaked}"
-    stubs = exercise.count(f"raise NotImplementedError(")
+    stubs = exercise.count("raise NotImplementedError(")
     assert stubs >= len(inside), "each solution region must become a stub that raises"
 
 
