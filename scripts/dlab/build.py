@@ -9,7 +9,6 @@ from . import engine, images
 from .errors import DlabError, UserError
 
 ROOT = images.ROOT
-REQUIREMENTS = ROOT / "docker" / "requirements"
 DEFAULT_BASES = ("debian:bookworm-slim", "dlab-base:bookworm")
 CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 # Read inside the new image: its packages, the assets the build could not fetch, its Python.
@@ -48,7 +47,7 @@ def check_lock(flavor: str) -> Path:
     import hashlib
 
     lock = images.FLAVORS[flavor].lock
-    inputs = (REQUIREMENTS / "common.in").read_bytes() + (REQUIREMENTS / f"{flavor}.in").read_bytes()
+    inputs = (images.REQUIREMENTS / "common.in").read_bytes() + (images.REQUIREMENTS / f"{flavor}.in").read_bytes()
     expected = f"# inputs-sha256: {hashlib.sha256(inputs).hexdigest()}"
     if not lock.exists() or lock.read_text().splitlines()[0] != expected:
         raise UserError(f"docker/requirements/{flavor}.lock does not match common.in + {flavor}.in",

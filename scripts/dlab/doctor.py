@@ -34,67 +34,65 @@ def findings(facts, compose: str, port: int, version: str, refusal: str = "") ->
     if not facts.docker_cli:
         return [Finding("docker CLI", "fail", "not on PATH", engine.missing_cli().fix)]
     out = [Finding("docker CLI", "ok", facts.docker_cli)]
+
+    def add(name: str, status: Status, detail: str, fix: str = "") -> None:
+        out.append(Finding(name, status, detail, fix))
+
+    daemon, socket = "Docker daemon reachable", "permission on the engine socket"
     if facts.daemon == "ok":
-        out.append(Finding("Docker daemon reachable", "ok", f"engine {facts.engine_version} ({facts.engine_os})"))
-        out.append(Finding("permission on the engine socket", "ok", "granted"))
+        add(daemon, "ok", f"engine {facts.engine_version} ({facts.engine_os})")
+        add(socket, "ok", "granted")
     elif facts.daemon == "denied":
-        fix = engine.MEANINGS["permission-denied"][1]
-        out.append(Finding("Docker daemon reachable", "skip", "cannot tell without permission"))
-        out.append(Finding("permission on the engine socket", "fail", facts.daemon_error, fix))
+        add(daemon, "skip", "cannot tell without permission")
+        add(socket, "fail", facts.daemon_error, engine.MEANINGS["permission-denied"][1])
     else:
-        out.append(Finding("Docker daemon reachable", "fail", facts.daemon_error, engine.MEANINGS["daemon-down"][1]))
-        out.append(Finding("permission on the engine socket", "skip", "no daemon to ask"))
+        add(daemon, "fail", facts.daemon_error, engine.MEANINGS["daemon-down"][1])
+        add(socket, "skip", "no daemon to ask")
     if compose:
-        out.append(Finding("Docker Compose v2", "ok", compose))
+        add("Docker Compose v2", "ok", compose)
     else:
-        out.append(Finding("Docker Compose v2", "warn", "`docker compose` not found (needed only for compose.yaml)",
-                           "install the docker-compose-plugin (Docker Desktop has it)"))
+        add("Docker Compose v2", "warn", "`docker compose` not found (needed only for compose.yaml)",
+            "install the docker-compose-plugin (Docker Desktop has it)")
     has_gpu = bool(facts.gpus)
     needed = [f for f in FLAVORS if has_gpu or not FLAVORS[f].gpus]
     out.append(disk_finding(facts, [f for f in needed if default_image(f) not in facts.images]))
     if facts.system == "Darwin":
-        out.append(Finding("host GPUs", "skip", "macOS: Docker cannot give containers a GPU; the CPU image is used"))
+        add("host GPUs", "skip", "macOS: Docker cannot give containers a GPU; the CPU image is used")
     elif not facts.nvidia_smi:
-        out.append(Finding("host GPUs", "skip", "no NVIDIA GPU (no nvidia-smi): the CPU image is used"))
+        add("host GPUs", "skip", "no NVIDIA GPU (no nvidia-smi): the CPU image is used")
     elif facts.nvidia_smi_error:
-        out.append(Finding("host GPUs", "fail", f"nvidia-smi failed: {facts.nvidia_smi_error}",
-                           "reinstall or reload the NVIDIA driver (a reboot after a kernel update often does it)"))
+        add("host GPUs", "fail", f"nvidia-smi failed: {facts.nvidia_smi_error}",
+            "reinstall or reload the NVIDIA driver (a reboot after a kernel update often does it)")
     else:
-        names = ", ".join(f"{g.index}: {g.name}" for g in facts.gpus)
-        out.append(Finding("host GPUs", "ok", f"{names}; driver {facts.driver}"))
-    if has_gpu:
-        runtime = "GPU support in the engine"
+        add("host GPUs", "ok", f"{', '.join(f'{g.index}: {g.name}' for g in facts.gpus)}; driver {facts.driver}")
+    runtime, new_enough = "GPU support in the engine", "driver new enough for CUDA"
+    if not has_gpu:
+        add(runtime, "skip", "no GPU to give")
+        add(new_enough, "skip", "no GPU")
+    else:
         if refusal:
-            out.append(Finding(runtime, "fail", f"a test container was refused: {refusal}", engine.TOOLKIT_FIX))
+            add(runtime, "fail", f"a test container was refused: {refusal}", engine.TOOLKIT_FIX)
         elif engine_gives_gpus(facts):
-            how = "nvidia runtime" if "nvidia" in facts.runtimes else "CDI spec" if facts.cdi_gpu else (
-                ", ".join(facts.toolkit_tools) or facts.engine_os)
-            out.append(Finding(runtime, "ok", how))
+            add(runtime, "ok", "nvidia runtime" if "nvidia" in facts.runtimes else "CDI spec" if facts.cdi_gpu else (
+                ", ".join(facts.toolkit_tools) or facts.engine_os))
         else:
-            out.append(Finding(runtime, "fail", "no NVIDIA runtime, CDI spec or toolkit found", engine.TOOLKIT_FIX))
+            add(runtime, "fail", "no NVIDIA runtime, CDI spec or toolkit found", engine.TOOLKIT_FIX)
         verdict, driver = driver_verdict(facts)
-        detail = f"driver {facts.driver}, CUDA {cuda.IMAGE_CUDA} image needs {driver}"
-        status: Status = "ok" if verdict == "ok" else "fail" if verdict == "old" else "warn"
-        if verdict == "compat":
-            detail += " (runs in compatibility mode)"
-        fix = "" if verdict == "ok" else f"update the NVIDIA driver to {driver} or newer"
-        out.append(Finding("driver new enough for CUDA", status, detail, fix))
-    else:
-        out.append(Finding("GPU support in the engine", "skip", "no GPU to give"))
-        out.append(Finding("driver new enough for CUDA", "skip", "no GPU"))
+        add(new_enough, "ok" if verdict == "ok" else "fail" if verdict == "old" else "warn",
+            f"driver {facts.driver}, CUDA {cuda.IMAGE_CUDA} image needs {driver}"
+            + (" (runs in compatibility mode)" if verdict == "compat" else ""),
+            "" if verdict == "ok" else f"update the NVIDIA driver to {driver} or newer")
     out += [image_finding(facts, flavor, version, needed=flavor in needed) for flavor in FLAVORS]
     if facts.busy_ports:
-        out.append(Finding(f"port {port} free", "warn", "taken; `dlab up` will take the next free port",
-                           "or pass another with --port"))
+        add(f"port {port} free", "warn", "taken; `dlab up` will take the next free port", "or pass another with --port")
     else:
-        out.append(Finding(f"port {port} free", "ok", "free on 127.0.0.1"))
+        add(f"port {port} free", "ok", "free on 127.0.0.1")
     return out
 
 
 def disk_finding(facts, to_fetch: list[str]) -> Finding:
     import os
     import shutil
-
 
     root = facts.engine_root
     if not root or not os.path.isdir(root):
@@ -123,7 +121,6 @@ def image_finding(facts, flavor: str, version: str, needed: bool) -> Finding:
 
 
 def run(args: argparse.Namespace) -> int:
-    import shutil
     from concurrent.futures import ThreadPoolExecutor
 
     from .probe import probe_host
@@ -133,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         return result.stdout.strip() if result.returncode == 0 else ""
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        compose = pool.submit(compose_version) if shutil.which("docker") else None
+        compose = pool.submit(compose_version) if engine.docker_cli() else None
         facts = probe_host(image_refs=[default_image(f) for f in FLAVORS], port=args.port)
         refusal = ""
         if facts.gpus and facts.daemon == "ok":

@@ -10,6 +10,7 @@ from pathlib import Path
 from .errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
+REQUIREMENTS = ROOT / "docker" / "requirements"
 # DLAB_REPOSITORY: another name for the images (a site registry, or a side-by-side checkout).
 REPOSITORY = os.environ.get("DLAB_REPOSITORY") or "dlab"
 # The engine's and uname's names for an architecture, as OCI images name it.
@@ -27,7 +28,7 @@ class Flavor:
 
     @property
     def lock(self) -> Path:
-        return ROOT / "docker" / "requirements" / f"{self.name}.lock"
+        return REQUIREMENTS / f"{self.name}.lock"
 
 
 FLAVORS = {flavor.name: flavor for flavor in (

@@ -72,7 +72,7 @@ class LaunchPlan:
         labels = {Label.INSTANCE: self.name, Label.FLAVOR: self.flavor, Label.GPUS: self.gpus,
                   Label.WORK: self.work, Label.PORT: str(self.port), Label.HOST: self.host_ip}
         return dataclasses.replace(base, name=self.name, labels=labels, ports=[Publish(self.host_ip, self.port)],
-                       env={**base.env, "JUPYTER_TOKEN": self.token})
+                                   env={**base.env, "JUPYTER_TOKEN": self.token})
 
 
 def check_options(options: Options) -> str:

@@ -39,7 +39,7 @@ class RunSpec:
     name: str = ""
     detach: bool = True
     remove: bool = False
-    user: str | None = None                 # uid:gid, or None where the engine maps users (Windows)
+    user: str | None = None                    # uid:gid, or None where the engine maps users (Windows)
     groups: Sequence[str] = ()
     env: dict[str, str] = field(default_factory=dict)
     mounts: Sequence[Mount] = ()
