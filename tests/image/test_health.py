@@ -1,0 +1,139 @@
+"""The HEALTHCHECK: it asks the running server where the server says it is, never through a proxy."""
+
+import socket
+import subprocess
+import threading
+
+import docker
+import pytest
+
+from lab_client import start_lab
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+FAST_PROBES = {"test": [], "interval": 1_000_000_000}  # the image's check, once a second
+
+
+class Tripwire:
+    """A listener on the host standing in for a school's proxy: it records every connection."""
+
+    def __init__(self):
+        self.socket = socket.create_server(("0.0.0.0", 0))
+        self.port = self.socket.getsockname()[1]
+        self.hits = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, peer = self.socket.accept()
+            except OSError:
+                return
+            connection.settimeout(2)
+            try:
+                self.hits.append((peer, connection.recv(200)))
+            except OSError:
+                self.hits.append((peer, b""))
+            connection.close()
+
+    def environment(self):
+        """Every proxy variable pointing here, with nothing exempt."""
+        url = f"http://tripwire:{self.port}"
+        return {**{name: url for name in PROXY_VARIABLES}, "no_proxy": "", "NO_PROXY": ""}
+
+
+@pytest.fixture
+def tripwire():
+    wire = Tripwire()
+    yield wire
+    wire.socket.close()
+
+
+def start_behind_tripwire(cpu_container, tripwire, port, command=None, environment=None):
+    container = cpu_container.start(
+        command=command, healthcheck=FAST_PROBES, extra_hosts={"tripwire": "host-gateway"},
+        environment={"JUPYTER_TOKEN": "t" * 24, **tripwire.environment(), **(environment or {})},
+        ports={"8888/tcp": ("127.0.0.1", port)})
+    cpu_container.wait_healthy(container, timeout=90)
+    return container
+
+
+def assert_tripwire_works_yet_saw_nothing(container, tripwire):
+    """Nothing reached the proxy; then a request that does follow the proxy variables reaches it."""
+    assert tripwire.hits == []
+    container.exec_run(["python", "-c", "import urllib.request as u; u.urlopen('http://example.invalid/', timeout=3)"])
+    assert tripwire.hits, "the tripwire is not reachable from the container: the test proves nothing"
+
+
+def test_healthy_with_proxy_variables_set(cpu_container, tripwire, port):
+    """With every proxy variable set (no_proxy empty) the lab turns healthy and the proxy sees nothing."""
+    container = start_behind_tripwire(cpu_container, tripwire, port)
+    assert_tripwire_works_yet_saw_nothing(container, tripwire)
+
+
+def test_healthy_under_a_custom_base_url(cpu_container, tripwire, port):
+    """`jupyter lab --ServerApp.base_url=/course/` stays healthy."""
+    container = start_behind_tripwire(cpu_container, tripwire, port,
+                                      command=["jupyter", "lab", "--ServerApp.base_url=/course/"])
+    assert_tripwire_works_yet_saw_nothing(container, tripwire)
+
+
+def test_healthy_under_a_jupyterhub_prefix(cpu_container, tripwire, port):
+    """A server at JupyterHub's per-user prefix (JUPYTERHUB_SERVICE_PREFIX) stays healthy."""
+    prefix = "/user/student/"
+    container = start_behind_tripwire(cpu_container, tripwire, port, environment={"JUPYTERHUB_SERVICE_PREFIX": prefix},
+                                      command=["jupyter", "lab", f"--ServerApp.base_url={prefix}"])
+    assert_tripwire_works_yet_saw_nothing(container, tripwire)
+
+
+def test_healthy_under_tls(cpu_container, tripwire, port, tmp_path):
+    """Served over HTTPS (certfile/keyfile, a self-signed certificate) the lab stays healthy."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=lab",
+                    "-keyout", str(tmp_path / "lab.key"), "-out", str(tmp_path / "lab.pem")],
+                   check=True, capture_output=True)
+    for name in ("lab.key", "lab.pem"):
+        (tmp_path / name).chmod(0o644)  # readable by the lab's uid in this test only
+    tmp_path.chmod(0o755)
+    container = cpu_container.start(
+        command=["jupyter", "lab", "--ServerApp.certfile=/tls/lab.pem", "--ServerApp.keyfile=/tls/lab.key"],
+        healthcheck=FAST_PROBES, extra_hosts={"tripwire": "host-gateway"},
+        environment={"JUPYTER_TOKEN": "t" * 24, **tripwire.environment()},
+        volumes={str(tmp_path): {"bind": "/tls", "mode": "ro"}}, ports={"8888/tcp": ("127.0.0.1", port)})
+    cpu_container.wait_healthy(container, timeout=90)
+    assert_tripwire_works_yet_saw_nothing(container, tripwire)
+
+
+def test_unhealthy_when_the_server_stops_answering(cpu_container, port):
+    """A server that stopped answering (SIGSTOP) makes the check fail: a live record alone is not health."""
+    container = start_lab(cpu_container, port)
+    cpu_container.wait_healthy(container, timeout=90)
+    stop = "pid=$(jupyter server list --json | python -c 'import json,sys; print(json.loads(sys.stdin.readline())[\"pid\"])')"
+    result = container.exec_run(["bash", "-c", f"{stop}; kill -STOP $pid; /usr/local/bin/healthcheck; rc=$?; kill -CONT $pid; exit $rc"])
+    assert result.exit_code == 1, result.output.decode()
+    assert "not answering" in result.output.decode()
+
+
+def test_listens_on_ipv4_and_ipv6(cpu_container, docker_client, port):
+    """On a dual-stack network the server answers on its IPv4 and its IPv6 address, and on a 127.0.0.1 published port."""
+    network = docker_client.networks.create(
+        f"dlab-image-harden-v6-{port}", enable_ipv6=True,
+        ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=f"fd00:d1ab:{port:x}::/64")]))
+    try:
+        container = start_lab(cpu_container, port, network=network.name)
+        check = (
+            "import socket, urllib.request as u\n"
+            "direct = u.build_opener(u.ProxyHandler({}))\n"
+            "for family in (socket.AF_INET, socket.AF_INET6):\n"
+            "    addrs = {a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None, family)} - {'127.0.0.1', '::1'}\n"
+            "    assert addrs, family\n"
+            "    for a in addrs:\n"
+            "        host = f'[{a}]' if ':' in a else a\n"
+            "        assert direct.open(f'http://{host}:8888/api', timeout=5).status == 200\n"
+            "        print('answered on', a)\n"
+        )
+        result = container.exec_run(["python", "-c", check])
+        output = result.output.decode()
+        assert result.exit_code == 0, output
+        assert output.count("answered on") >= 2 and "answered on fd00:" in output, output
+    finally:
+        cpu_container.remove_all()
+        network.remove()
