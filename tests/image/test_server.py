@@ -58,11 +58,15 @@ def test_generated_token_is_printed_and_works(cpu_container, port):
     assert http_status(f"http://127.0.0.1:{port}/api/status") == 403
 
 
-def test_empty_token_does_not_turn_auth_off(cpu_container, port):
-    """JUPYTER_TOKEN='' still gives a server that refuses requests without a token."""
-    cpu_container.start(environment={"JUPYTER_TOKEN": ""}, ports={"8888/tcp": ("127.0.0.1", port)})
-    wait_for_api(port)
-    assert http_status(f"http://127.0.0.1:{port}/api/status") == 403
+def test_entrypoint_messages_go_to_stderr(cpu_container, tmp_path):
+    """`docker run IMAGE echo hi` prints exactly `hi` on stdout; the entrypoint's own lines go to stderr."""
+    work = tmp_path / "work"
+    work.mkdir()
+    work.chmod(0o777)
+    container = cpu_container.start(command=["echo", "hi"], volumes={str(work): {"bind": "/home/jovyan/work", "mode": "rw"}})
+    assert container.wait(timeout=120)["StatusCode"] == 0
+    assert container.logs(stdout=True, stderr=False) == b"hi\n"
+    assert b"new course notebooks" in container.logs(stdout=False, stderr=True)
 
 
 def test_tini_is_pid_1(lab):
