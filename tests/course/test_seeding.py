@@ -86,9 +86,9 @@ def test_upgrade_keeps_edits_and_adds_new_notebooks(docker_client, cpu_image, wo
 
 
 def test_seeding_never_overwrites_a_file_of_the_same_name(docker_client, cpu_image, work):
-    """A file already in the work folder under a course notebook's name is left exactly as it is."""
+    """A file holding valid JSON under a course notebook's name is left exactly as it is (a damaged one: tests/image)."""
     start_and_wait(docker_client, cpu_image, work)
     target = sorted((work / "course" / "exercises").glob("*.ipynb"))[0]
-    target.write_text("not even a notebook")
+    target.write_text('{"my own": "edit"}')
     start_and_wait(docker_client, cpu_image, work)
-    assert target.read_text() == "not even a notebook"
+    assert target.read_text() == '{"my own": "edit"}'
