@@ -8,7 +8,7 @@ KERAS_DIR = "import keras; from keras.src.backend import config; print(config.ke
 def test_default_user_is_jovyan(cpu_container):
     """By default the lab runs as jovyan, uid 1000, gid 100, not root."""
     logs = cpu_container.run(["bash", "-c", "echo $(id -un) $(id -u) $(id -g) $HOME"])
-    assert logs.strip().splitlines()[-1] == "jovyan 1000 100 /home/jovyan"
+    assert "jovyan 1000 100 /home/jovyan" in logs.splitlines()  # stdout; the entrypoint's lines are on stderr
 
 
 def test_work_files_belong_to_the_given_uid(cpu_container, tmp_path):
@@ -28,8 +28,8 @@ def test_arbitrary_uid_has_a_name_and_a_writable_home(cpu_container):
         ["bash", "-c", "whoami && touch ~/.probe && mkdir -p ~/.local/share && echo home-ok"],
         user="12345:12345",
     )
-    lines = logs.strip().splitlines()
-    assert lines[-2:] == ["jovyan", "home-ok"]
+    lines = logs.splitlines()
+    assert "jovyan" in lines and "home-ok" in lines, logs
 
 
 def test_arbitrary_uid_serves_jupyterlab(cpu_container, port):
@@ -57,4 +57,4 @@ def test_keras_cache_is_writable(cpu_container):
 def test_pip_install_works_for_the_lab_user(cpu_container):
     """The lab user may add packages to the environment (gid 100 owns the venv)."""
     logs = cpu_container.run(["bash", "-c", "test -w /opt/venv/lib/python3.11/site-packages && echo writable"])
-    assert logs.strip().endswith("writable")
+    assert "writable" in logs.splitlines()
