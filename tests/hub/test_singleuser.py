@@ -73,6 +73,14 @@ def test_dockerspawner_defaults_start_a_hub_authenticated_lab(minimal_hub):
     assert "jupyterhub-singleuser" in processes.stdout
 
 
+def test_hub_spawned_lab_turns_healthy(minimal_hub):
+    """The image's HEALTHCHECK finds jupyterhub-singleuser at the hub's prefix and reports healthy."""
+    deadline = time.monotonic() + 90
+    while (health := docker("inspect", "-f", "{{.State.Health.Status}}", minimal_hub.lab_container).stdout.strip()) != "healthy":
+        assert time.monotonic() < deadline, f"{health}: {docker('inspect', '-f', '{{json .State.Health}}', minimal_hub.lab_container).stdout}"
+        time.sleep(1)
+
+
 def test_hub_signs_every_request_in(minimal_hub):
     """Through the proxy the lab answers alice's hub token, and refuses no token or a made-up one."""
     token = minimal_hub.user_token("alice")
