@@ -5,7 +5,7 @@ import urllib.parse
 import pytest
 
 from dlabtest import TrackedContainer, free_port
-from lab_client import TOKEN, DIRECT, api, start_lab
+from lab_client import DIRECT, TOKEN, api, start_lab
 
 # JupyterLab's File > Save and Export Notebook As menu lists the server's formats, less these.
 NOT_IN_MENU = {"notebook", "python", "custom"}

@@ -1,7 +1,6 @@
 """The student's work folder: private files, seeding that never stops the lab, notebooks whole after a kill, no hidden trash."""
 
 import json
-import os
 import stat
 import threading
 import time
