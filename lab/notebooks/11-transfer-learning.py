@@ -20,27 +20,34 @@
 # 1. as a fixed **feature extractor**: compute its features for every photo
 #    once, and train only a small classifier (the *head*) on top;
 # 2. **fine-tuning**: unfreeze its top layers and train them a little, with a
-#    tiny learning rate, together with the head.
+#    small learning rate, together with the head.
+#
+# Then we choose between the two on the validation set, in a way that does
+# not let noise make the choice, and test the chosen one once.
 #
 # The older version of this course reached a test accuracy of 0.82 this way,
-# against 0.70 for its CNN trained from scratch.
+# against 0.70 for its CNN trained from scratch, on another set of faces with
+# three times as many photos.
 
-# %% tags=["parameters"] smoke={"IMAGE_SIZE": 64, "HEAD_EPOCHS": 15, "FINE_TUNE_EPOCHS": 1, "FINE_TUNE_LAYERS": 10, "FINE_TUNE_SAMPLES": 96, "MIN_TEST_ACCURACY": 0.4}
+# %% tags=["parameters"] smoke={"IMAGE_SIZE": 64, "HEAD_EPOCHS": 15, "FINE_TUNE_EPOCHS": 1, "FINE_TUNE_LAYERS": 10, "FINE_TUNE_SAMPLES": 96, "MIN_TEST_ACCURACY": 0.4} untrained={"HEAD_LEARNING_RATE": 0.0, "FINE_TUNE_LEARNING_RATE": 0.0, "HEAD_EPOCHS": 1}
 IMAGE_SIZE = 96                  # photos are resized to this before EfficientNetB0
 HEAD_EPOCHS = 80                 # training the head on fixed features (fast)
-FINE_TUNE_EPOCHS = 15
+FINE_TUNE_EPOCHS = 20
 FINE_TUNE_LAYERS = 30            # how many of the backbone's top layers to unfreeze
 FINE_TUNE_SAMPLES = 0            # 0: all training photos; N: only the first N (quick runs)
 BATCH_SIZE = 32
-HEAD_LEARNING_RATE = 1e-3
-FINE_TUNE_LEARNING_RATE = 1e-5
-MIN_TEST_ACCURACY = 0.83         # must beat the older course's 0.82
+HEAD_LEARNING_RATE = 1e-3        # 0 leaves the head as it was initialised
+FINE_TUNE_LEARNING_RATE = 1e-4   # a tenth of the head's; see section 4
+MIN_TEST_ACCURACY = 0.60         # chosen from the binomial spread: section 5
 SEED = 0
 
 # %%
+import math
+
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
+from scipy import stats
 from sklearn.decomposition import PCA
 
 from dlab_course import data
@@ -85,6 +92,14 @@ print(f"{backbone.name}: {len(backbone.layers)} layers, {backbone.count_params()
 # photos to `IMAGE_SIZE` (`keras.layers.Resizing`) and then applies
 # `backbone`, and use it in `features` to compute the features of an array of
 # photos in batches.
+#
+# <details><summary>Hint</summary>
+#
+# A `keras.Sequential` takes a list: first `keras.Input(shape=x_train.shape[1:])`,
+# then the resizing layer with `IMAGE_SIZE` for both sides, then the backbone
+# itself (a model is a layer too).
+#
+# </details>
 
 # %%
 def features(images):
@@ -92,7 +107,7 @@ def features(images):
     return extractor.predict(images, batch_size=64, verbose=0)
 
 
-### BEGIN SOLUTION  keras.Sequential([keras.Input(shape=x_train.shape[1:]), keras.layers.Resizing(...), backbone])
+### BEGIN SOLUTION  a stack of three: what comes in, the enlargement, and the pretrained network
 extractor = keras.Sequential([
     keras.Input(shape=x_train.shape[1:]),
     keras.layers.Resizing(IMAGE_SIZE, IMAGE_SIZE),
@@ -128,11 +143,21 @@ plt.show()
 # a softmax layer. That is softmax regression, notebook 04, on better inputs.
 #
 # **Exercise.** Build and compile the head.
+#
+# <details><summary>Hint</summary>
+#
+# `normalizer = keras.layers.Normalization()` and `normalizer.adapt(f_train)`;
+# the input is `keras.Input(shape=(f_train.shape[1],))`; then
+# `keras.layers.Dropout(dropout)` and `keras.layers.Dense(n_classes,
+# activation="softmax")`; compile with `keras.optimizers.Adam(HEAD_LEARNING_RATE)`,
+# the sparse categorical cross-entropy and the accuracy metric, as in notebook 09.
+#
+# </details>
 
 # %%
 def build_head(dropout=0.5):
     """Normalization (adapted to f_train), Dropout and a softmax layer, compiled."""
-    ### BEGIN SOLUTION  keras.layers.Normalization() with .adapt(f_train); Input(shape=(f_train.shape[1],)); Dropout; Dense softmax; compile
+    ### BEGIN SOLUTION  standardise with the training features' statistics, drop some at random, then one softmax layer; compile it as in notebook 09
     normalizer = keras.layers.Normalization()
     normalizer.adapt(f_train)
     inputs = keras.Input(shape=(f_train.shape[1],))
@@ -154,27 +179,85 @@ print(f"head on frozen features: validation accuracy {head_val_accuracy:.3f} "
       f"after {len(head_history.history['loss'])} epochs")
 
 # %% [markdown]
+# **What do you see, and why?** Compare this validation accuracy with
+# notebook 10's CNN, and the PCA picture above with what you would expect
+# from features of a network that has never been shown a face label.
+#
+# <details><summary>Answer</summary>
+#
+# A single softmax layer on fixed features already comes close to, or beats,
+# a CNN trained for many epochs on our photos. ImageNet has no class
+# "George W Bush", but to tell 1000 classes apart the network had to learn
+# general visual features (edges, textures, parts, shapes) from 1.3 million
+# photos; our 618 photos cannot teach that much. In the PCA picture the people
+# overlap a lot: the two directions of largest variance in the features are
+# mostly about lighting, pose and background, not identity. The head finds the
+# directions that separate the people among all 1280.
+#
+# </details>
+
+# %% [markdown]
 # ## 4. Fine-tuning
 #
 # The top layers of the backbone encode ImageNet's categories (dog breeds,
 # cars); the lower ones encode edges and textures that are useful anywhere. So
 # we unfreeze only the top `FINE_TUNE_LAYERS` layers and train them with a
-# learning rate 100 times smaller than the head's: small steps, so the good
+# learning rate ten times smaller than the head's: small steps, so the good
 # features are adjusted, not destroyed. The head starts from its trained
 # weights (a copy, so that the head alone stays as it is for the comparison);
 # a random head would send large, random gradients into the backbone.
 #
-# **Batch normalisation stays frozen.** Its running mean and variance come
-# from ImageNet; updating them from our few small batches would throw them
-# away. We keep every `BatchNormalization` layer frozen and call the backbone
-# with `training=False`, so they run in inference mode.
+# How small is small enough, and how small is too small? Adam moves each
+# weight by at most about one learning rate per step. Our 618 photos make 20
+# steps per epoch, so 20 epochs at $10^{-5}$ move a weight by at most 0.004,
+# against typical weights of 0.05 to 0.1 in EfficientNet's top layers: hardly
+# a change, and whatever the validation accuracy then does is mostly noise.
+# At $10^{-4}$ the weights can move by up to half their size. The cell after
+# training prints how far they actually moved.
+#
+# **Batch normalisation stays frozen, and how that works in Keras 3.** Its
+# running mean and variance come from ImageNet; updating them from our few
+# small batches would throw them away. In Keras 3, a `BatchNormalization`
+# layer with `trainable = False` runs in inference mode: it normalises with
+# its running statistics and does not update them, whatever `training` flag it
+# is called with. That is the only thing that freezes it. Many Keras 2
+# tutorials also call the backbone with `training=False` inside the model; in
+# Keras 3, `fit` calls the whole model with `training=True`, and that flag
+# reaches every layer inside, overriding the `False` written into the model
+# (keras-team/keras#20285). The cell below shows it on a dropout layer.
+#
+# **Dropout inside the backbone stays active.** A `Dropout` layer has no
+# weights, so `trainable` means nothing to it; it follows the `training` flag.
+# EfficientNet has nine of them (`block2b_drop` and so on), which drop whole
+# residual branches at random, as they did during its ImageNet training. So
+# during fine-tuning even the frozen layers' output is noisier than the
+# features the head was trained on; `evaluate` and `predict` run without
+# dropout.
 #
 # **Exercise.** Unfreeze the backbone's top `FINE_TUNE_LAYERS` layers, keep
 # all others and all `BatchNormalization` layers frozen.
+#
+# <details><summary>Hint</summary>
+#
+# Loop over `enumerate(backbone.layers)`; a layer's position is in the top
+# when it is at least `len(backbone.layers) - FINE_TUNE_LAYERS`; set
+# `layer.trainable` to that condition and `not isinstance(layer,
+# keras.layers.BatchNormalization)`.
+#
+# </details>
+
+# %%
+probe_input = keras.Input(shape=(4,))
+inner = keras.Model(probe_input, keras.layers.Dropout(0.5)(probe_input))
+outer_input = keras.Input(shape=(4,))
+outer = keras.Model(outer_input, inner(outer_input, training=False))  # the Keras 2 idiom
+ones = np.ones((1, 4), dtype="float32")
+print("called with training=True:", keras.ops.convert_to_numpy(outer(ones, training=True))[0],
+      "| with training=False:", keras.ops.convert_to_numpy(outer(ones, training=False))[0])
 
 # %%
 backbone.trainable = True
-### BEGIN SOLUTION  a layer is trainable when it is among the last FINE_TUNE_LAYERS and is not a keras.layers.BatchNormalization
+### BEGIN SOLUTION  only the top layers learn, and no batch normalisation layer among them
 for position, layer in enumerate(backbone.layers):
     in_top = position >= len(backbone.layers) - FINE_TUNE_LAYERS
     layer.trainable = in_top and not isinstance(layer, keras.layers.BatchNormalization)
@@ -183,7 +266,7 @@ for position, layer in enumerate(backbone.layers):
 inputs = keras.Input(shape=x_train.shape[1:])
 x = keras.layers.RandomFlip("horizontal")(inputs)
 x = keras.layers.Resizing(IMAGE_SIZE, IMAGE_SIZE)(x)
-x = backbone(x, training=False)
+x = backbone(x)  # batch norm is frozen by trainable=False; a training flag here would be overridden
 tuned_head = build_head()                  # the same architecture ...
 tuned_head.set_weights(head.get_weights())  # ... with the trained weights
 outputs = tuned_head(x)
@@ -199,11 +282,24 @@ print(f"before fine-tuning: validation accuracy {start_val_accuracy:.3f} (the he
 
 # %%
 x_tune, y_tune = (x_train[:FINE_TUNE_SAMPLES], y_train[:FINE_TUNE_SAMPLES]) if FINE_TUNE_SAMPLES else (x_train, y_train)
+unfrozen = [w for layer in backbone.layers if layer.trainable for w in layer.trainable_weights]
+before = [keras.ops.convert_to_numpy(w) for w in unfrozen]
+bn_before = [keras.ops.convert_to_numpy(layer.moving_mean) for layer in backbone.layers
+             if isinstance(layer, keras.layers.BatchNormalization)]
 stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=5, restore_best_weights=True)
 tune_history = tuned.fit(x_tune, y_tune, validation_data=(x_val, y_val), epochs=FINE_TUNE_EPOCHS,
                          batch_size=BATCH_SIZE, callbacks=[stop], verbose=2)
-tuned_val_accuracy = tuned.evaluate(x_val, y_val, verbose=0)[1]
+tuned_predicted = tuned.predict(x_val, verbose=0).argmax(axis=1)
+tuned_val_accuracy = np.mean(tuned_predicted == y_val)
 print(f"fine-tuned: validation accuracy {tuned_val_accuracy:.3f} (head only: {head_val_accuracy:.3f})")
+
+weight_change = math.sqrt(sum(np.sum((keras.ops.convert_to_numpy(w) - b) ** 2) for w, b in zip(unfrozen, before))
+                          / max(sum(np.sum(b ** 2) for b in before), 1e-30))
+bn_after = [keras.ops.convert_to_numpy(layer.moving_mean) for layer in backbone.layers
+            if isinstance(layer, keras.layers.BatchNormalization)]
+bn_unchanged = all(np.array_equal(a, b) for a, b in zip(bn_after, bn_before))
+print(f"the unfrozen backbone weights moved by {weight_change:.1%} of their size; "
+      f"batch norm statistics unchanged: {bn_unchanged}")
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 3.5))
@@ -221,25 +317,83 @@ plt.show()
 # ## 5. Choose with validation, test once
 #
 # As in notebook 10: we choose between the head alone and the fine-tuned
-# network by their **validation** accuracy, then evaluate the choice on the
-# test set, once.
+# network on the **validation** set, then evaluate the choice on the test set,
+# once.
+#
+# But a difference of one or two photos out of 132 is noise: choosing the
+# larger of two accuracies would pick at random between equally good models.
+# The two are measured on the *same* photos, so compare them photo by photo.
+# Photos both get right or both get wrong say nothing about which is better.
+# Let $b$ be the photos only the fine-tuned network gets right and $c$ those
+# only the head gets right. If the two were equally good, each of these
+# $b + c$ photos would be a coin flip: $b$ would be binomial with
+# $p = 1/2$ (McNemar's test). We take the fine-tuned network only if $b$ is
+# larger than $c$ by more than such coin flips explain (a two-sided p-value
+# below 0.05); otherwise the simpler model, the head, stays.
+#
+# **Exercise.** Count `b` and `c` from the two models' validation predictions
+# `head_predicted` and `tuned_predicted`.
+#
+# <details><summary>Hint</summary>
+#
+# Make two boolean arrays, `head_right = head_predicted == y_val` and the same
+# for the fine-tuned network; `b` is the number of photos where the second is
+# true and the first false (`np.sum(a & ~b)`), `c` the other way round.
+#
+# </details>
 
 # %%
-if tuned_val_accuracy >= head_val_accuracy:
+head_predicted = keras.ops.convert_to_numpy(head(f_val, training=False)).argmax(axis=1)
+### BEGIN SOLUTION  count the photos only one of the two gets right, once for each of them
+head_right, tuned_right = head_predicted == y_val, tuned_predicted == y_val
+b = int(np.sum(tuned_right & ~head_right))
+c = int(np.sum(head_right & ~tuned_right))
+### END SOLUTION
+p_value = stats.binomtest(b, b + c, 0.5).pvalue if b + c else 1.0
+fine_tuning_wins = b > c and p_value < 0.05
+print(f"only the fine-tuned network right: {b} photos, only the head: {c}; p-value {p_value:.3f}")
+
+if fine_tuning_wins:
     chosen_name = "fine-tuned network"
-    test_accuracy = tuned.evaluate(x_test, y_test, verbose=0)[1]
+    test_predicted = tuned.predict(x_test, verbose=0).argmax(axis=1)
 else:
     chosen_name = "head on frozen features"
-    test_accuracy = head.evaluate(f_test, y_test, verbose=0)[1]
+    test_predicted = keras.ops.convert_to_numpy(head(f_test, training=False)).argmax(axis=1)
+n_test, test_correct = len(y_test), int(np.sum(test_predicted == y_test))
+test_accuracy = test_correct / n_test
+low, high = stats.binomtest(test_correct, n_test).proportion_ci(0.95, method="wilson")
 majority_test_accuracy = float(np.mean(y_test == majority))
-print(f"chosen: {chosen_name}; test accuracy {test_accuracy:.3f} "
-      f"(always the most frequent person: {majority_test_accuracy:.3f})")
+print(f"chosen: {chosen_name}; test accuracy {test_accuracy:.3f} = {test_correct}/{n_test}, "
+      f"95 % Wilson interval {low:.2f} to {high:.2f} (always the most frequent person: {majority_test_accuracy:.3f})")
+print("the older course's 0.82 lies", "below" if 0.82 < low else "above" if 0.82 > high else "inside", "the interval")
+
+# %% [markdown]
+# **How the threshold of the checks was chosen**, as in notebooks 09 and 10:
+# a model whose answers ignore the photo is right on at most 22 of the 132
+# test photos (0.17); features of a network trained on ImageNet, with a head
+# and perhaps fine-tuning, should reach 0.75 or more on eight people (the
+# older course had 0.82 with three times the photos and a larger network).
+# `MIN_TEST_ACCURACY = 0.60` lies far above the first (a photo-blind model
+# passes with a probability of about $10^{-29}$) and 2.5 standard errors below
+# 0.70 (a model whose true accuracy is 0.70 fails about 1 time in 100). It
+# could not be tried on the real photos when the course was written (the lab
+# is built offline): it follows from the sizes and the binomial spread.
+
+# %%
+needed = math.ceil(MIN_TEST_ACCURACY * n_test - 1e-9)
+blind_share = np.bincount(y_test, minlength=n_classes).max() / n_test
+print(f"to pass: {needed} of {n_test}; a photo-blind model passes with probability "
+      f"{stats.binom.sf(needed - 1, n_test, blind_share):.1e}, a model whose true accuracy is 0.70 fails "
+      f"with probability {stats.binom.cdf(needed - 1, n_test, 0.70):.3f}")
 
 # %%
 bars = {"always the most\nfrequent person": np.mean(y_val == majority),
         "head on frozen\nfeatures": head_val_accuracy, "fine-tuned": tuned_val_accuracy}
+intervals = np.array([stats.binomtest(int(round(a * len(y_val))), len(y_val)).proportion_ci(method="wilson")
+                      for a in bars.values()])
+errors = np.abs(intervals.T - np.array(list(bars.values())))
 fig, ax = plt.subplots(figsize=(7, 3))
-ax.bar(list(bars), list(bars.values()), color=["grey", "tab:blue", "tab:orange"])
+ax.bar(list(bars), list(bars.values()), yerr=errors, capsize=4, color=["grey", "tab:blue", "tab:orange"])
 ax.axhline(test_accuracy, color="black", linestyle="--", label=f"test accuracy of the chosen one: {test_accuracy:.2f}")
 ax.axhline(0.82, color="tab:red", linestyle=":", label="the older course: 0.82")
 ax.set_ylabel("validation accuracy")
@@ -252,13 +406,15 @@ plt.show()
 
 # %%
 bn_layers = [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
+assert test_accuracy >= MIN_TEST_ACCURACY, f"test accuracy {test_accuracy:.3f} < {MIN_TEST_ACCURACY}"
+assert weight_change > 0, "fine-tuning did not move the unfrozen backbone weights"
+assert bn_unchanged, "fine-tuning changed the batch norm statistics: a BatchNormalization layer was trainable"
 assert bn_layers and not any(layer.trainable for layer in bn_layers), "batch normalisation stays frozen"
 assert not any(layer.trainable for layer in backbone.layers[:-FINE_TUNE_LAYERS]), "lower layers stay frozen"
 assert f_train.shape == (len(x_train), backbone.output.shape[-1])
 assert abs(start_val_accuracy - head_val_accuracy) <= 1.5 / len(y_val), "fine-tuning starts where the head ended"
-assert test_accuracy >= MIN_TEST_ACCURACY, f"test accuracy {test_accuracy:.3f} < {MIN_TEST_ACCURACY}"
-assert test_accuracy > majority_test_accuracy + 0.05, "the network beats always answering the most frequent person"
-print(f"test accuracy {test_accuracy:.3f}: all checks passed")
+assert b + c <= len(y_val) and (b - c) == np.sum(tuned_right) - np.sum(head_right), "b and c count the photos only one model gets right"
+print(f"test accuracy {test_accuracy:.3f} (95 % {low:.2f}-{high:.2f}): all checks passed")
 
 # %% [markdown]
 # ## What to try next
@@ -268,7 +424,9 @@ print(f"test accuracy {test_accuracy:.3f}: all checks passed")
 #   need to catch up?
 # * `IMAGE_SIZE = 64` (no enlarging) or `160`: accuracy against time.
 # * Unfreeze more layers (`FINE_TUNE_LAYERS = 80`), or all, and watch the
-#   validation curve. Then try a learning rate of `1e-3` for fine-tuning.
+#   validation curve. Then try a learning rate of `1e-3` and of `1e-5` for
+#   fine-tuning: how far do the weights move, and does McNemar's test ever
+#   prefer the fine-tuned network?
 # * Let the batch normalisation layers train too and see what happens.
 # * Train the head with only 10 photos per person: transfer learning shines
 #   when labels are few (notebook 16 does this on CIFAR-10).
