@@ -126,11 +126,12 @@ print("channel means", np.round(np.ravel(normalizer.mean), 1), "variances", np.r
 # with `hidden // 2` units and dropout, and a `Dense(n_classes,
 # activation="softmax")` output.
 #
-# <details><summary>A second hint</summary>
+# <details><summary>Hint</summary>
 #
 # In the functional API every layer is first created and then called on the
 # tensor that comes out of the layer before it, so the code reads as a chain
 # from `inputs` to `outputs`, one line per layer.
+#
 # </details>
 
 # %%
@@ -208,7 +209,7 @@ plt.show()
 # **What do you see, and why?** Compare the two accuracy curves, and the two
 # loss curves, in the late epochs.
 #
-# <details><summary>Model answer</summary>
+# <details><summary>Answer</summary>
 #
 # Training accuracy keeps climbing towards 1 while validation accuracy levels
 # off well below it: the network memorises the training photos (overfitting),
@@ -219,6 +220,7 @@ plt.show()
 # that the training curves are measured with dropout switched on, the
 # validation curves with it off; that alone can put validation above training
 # in the first epochs.
+#
 # </details>
 #
 # ## 4. Loading the checkpoint
@@ -295,7 +297,7 @@ plt.show()
 # strongest, and what would happen to this network if the faces sat 10 pixels
 # further left?
 #
-# <details><summary>Model answer</summary>
+# <details><summary>Answer</summary>
 #
 # The strongest changes sit where faces sit in the training photos: around the
 # centre, with ghostly eyes, hair lines and shoulders, often mixtures of two or
@@ -303,6 +305,7 @@ plt.show()
 # faces and the templates no longer line up with anything: the network would
 # have to learn every position anew, from photos it does not have. A
 # convolution (notebook 10) reuses one small filter at every position instead.
+#
 # </details>
 
 # %%
@@ -340,10 +343,11 @@ plt.show()
 # **Exercise.** Write `wilson_interval(correct, n, z)`, the 95 % Wilson
 # interval of an accuracy of `correct` out of `n`.
 #
-# <details><summary>A second hint</summary>
+# <details><summary>Hint</summary>
 #
 # Compute the observed share first, then the shared denominator; the centre
 # and the half-width each use it once. The interval never leaves [0, 1].
+#
 # </details>
 
 # %%

@@ -62,6 +62,12 @@ n_classes = len(names)
 majority = np.argmax(np.bincount(y_train, minlength=n_classes))
 print(f"train {len(x_train)}, validation {len(x_val)}, test {len(x_test)} photos of {n_classes} people")
 
+
+def wilson(accuracy, n):
+    """The 95 % Wilson interval (notebook 09) of an accuracy measured on n photos."""
+    low, high = stats.binomtest(int(round(accuracy * n)), n).proportion_ci(0.95, method="wilson")
+    return float(low), float(high)
+
 # %% [markdown]
 # ## 1. The pretrained backbone
 #
@@ -175,7 +181,8 @@ stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patienc
 head_history = head.fit(f_train, y_train, validation_data=(f_val, y_val), epochs=HEAD_EPOCHS,
                         batch_size=BATCH_SIZE, callbacks=[stop], verbose=0)
 head_val_accuracy = head.evaluate(f_val, y_val, verbose=0)[1]
-print(f"head on frozen features: validation accuracy {head_val_accuracy:.3f} "
+head_low, head_high = wilson(head_val_accuracy, len(y_val))
+print(f"head on frozen features: validation accuracy {head_val_accuracy:.3f} (95 % {head_low:.2f}-{head_high:.2f}) "
       f"after {len(head_history.history['loss'])} epochs")
 
 # %% [markdown]
@@ -208,12 +215,13 @@ print(f"head on frozen features: validation accuracy {head_val_accuracy:.3f} "
 # a random head would send large, random gradients into the backbone.
 #
 # How small is small enough, and how small is too small? Adam moves each
-# weight by at most about one learning rate per step. Our 618 photos make 20
-# steps per epoch, so 20 epochs at $10^{-5}$ move a weight by at most 0.004,
-# against typical weights of 0.05 to 0.1 in EfficientNet's top layers: hardly
-# a change, and whatever the validation accuracy then does is mostly noise.
-# At $10^{-4}$ the weights can move by up to half their size. The cell after
-# training prints how far they actually moved.
+# weight by about one learning rate per step at most. Our 618 photos make 20
+# steps per epoch, so 20 epochs at $10^{-5}$ move a weight by 0.004 at most,
+# and in practice much less, since the gradient's sign keeps changing. Weights
+# that hardly move leave the network where the head left it, and whatever the
+# validation accuracy then does is noise. At $10^{-4}$ the same epochs can move
+# a weight ten times as far. The cell after training prints how far the
+# unfrozen weights actually moved, relative to their size.
 #
 # **Batch normalisation stays frozen, and how that works in Keras 3.** Its
 # running mean and variance come from ImageNet; updating them from our few
@@ -291,7 +299,9 @@ tune_history = tuned.fit(x_tune, y_tune, validation_data=(x_val, y_val), epochs=
                          batch_size=BATCH_SIZE, callbacks=[stop], verbose=2)
 tuned_predicted = tuned.predict(x_val, verbose=0).argmax(axis=1)
 tuned_val_accuracy = np.mean(tuned_predicted == y_val)
-print(f"fine-tuned: validation accuracy {tuned_val_accuracy:.3f} (head only: {head_val_accuracy:.3f})")
+tuned_low, tuned_high = wilson(tuned_val_accuracy, len(y_val))
+print(f"fine-tuned: validation accuracy {tuned_val_accuracy:.3f} (95 % {tuned_low:.2f}-{tuned_high:.2f}; "
+      f"head only: {head_val_accuracy:.3f})")
 
 weight_change = math.sqrt(sum(np.sum((keras.ops.convert_to_numpy(w) - b) ** 2) for w, b in zip(unfrozen, before))
                           / max(sum(np.sum(b ** 2) for b in before), 1e-30))
@@ -361,7 +371,7 @@ else:
     test_predicted = keras.ops.convert_to_numpy(head(f_test, training=False)).argmax(axis=1)
 n_test, test_correct = len(y_test), int(np.sum(test_predicted == y_test))
 test_accuracy = test_correct / n_test
-low, high = stats.binomtest(test_correct, n_test).proportion_ci(0.95, method="wilson")
+low, high = wilson(test_accuracy, n_test)
 majority_test_accuracy = float(np.mean(y_test == majority))
 print(f"chosen: {chosen_name}; test accuracy {test_accuracy:.3f} = {test_correct}/{n_test}, "
       f"95 % Wilson interval {low:.2f} to {high:.2f} (always the most frequent person: {majority_test_accuracy:.3f})")
@@ -389,8 +399,7 @@ print(f"to pass: {needed} of {n_test}; a photo-blind model passes with probabili
 # %%
 bars = {"always the most\nfrequent person": np.mean(y_val == majority),
         "head on frozen\nfeatures": head_val_accuracy, "fine-tuned": tuned_val_accuracy}
-intervals = np.array([stats.binomtest(int(round(a * len(y_val))), len(y_val)).proportion_ci(method="wilson")
-                      for a in bars.values()])
+intervals = np.array([wilson(a, len(y_val)) for a in bars.values()])
 errors = np.abs(intervals.T - np.array(list(bars.values())))
 fig, ax = plt.subplots(figsize=(7, 3))
 ax.bar(list(bars), list(bars.values()), yerr=errors, capsize=4, color=["grey", "tab:blue", "tab:orange"])
