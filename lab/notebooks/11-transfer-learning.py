@@ -232,7 +232,21 @@ print(f"head on frozen features: validation accuracy {head_val_accuracy:.3f} (95
 # tutorials also call the backbone with `training=False` inside the model; in
 # Keras 3, `fit` calls the whole model with `training=True`, and that flag
 # reaches every layer inside, overriding the `False` written into the model
-# (keras-team/keras#20285). The cell below shows it on a dropout layer.
+# (keras-team/keras#20285). The cell below shows it on a dropout layer inside
+# a small model, built the Keras 2 way.
+
+# %%
+probe_input = keras.Input(shape=(4,))
+inner = keras.Model(probe_input, keras.layers.Dropout(0.5)(probe_input))
+outer_input = keras.Input(shape=(4,))
+outer = keras.Model(outer_input, inner(outer_input, training=False))  # the Keras 2 idiom
+ones = np.ones((1, 4), dtype="float32")
+as_in_fit = keras.ops.convert_to_numpy(outer(ones, training=True))[0]
+print("ones through the model, called as fit calls it:", as_in_fit, "| dropout was active:", not np.allclose(as_in_fit, 1))
+
+# %% [markdown]
+# Dropout scales the units it keeps by 1 / (1 - 0.5) = 2 and zeroes the
+# others: the `training=False` written into the model did not hold.
 #
 # **Dropout inside the backbone stays active.** A `Dropout` layer has no
 # weights, so `trainable` means nothing to it; it follows the `training` flag.
@@ -253,15 +267,6 @@ print(f"head on frozen features: validation accuracy {head_val_accuracy:.3f} (95
 # keras.layers.BatchNormalization)`.
 #
 # </details>
-
-# %%
-probe_input = keras.Input(shape=(4,))
-inner = keras.Model(probe_input, keras.layers.Dropout(0.5)(probe_input))
-outer_input = keras.Input(shape=(4,))
-outer = keras.Model(outer_input, inner(outer_input, training=False))  # the Keras 2 idiom
-ones = np.ones((1, 4), dtype="float32")
-print("called with training=True:", keras.ops.convert_to_numpy(outer(ones, training=True))[0],
-      "| with training=False:", keras.ops.convert_to_numpy(outer(ones, training=False))[0])
 
 # %%
 backbone.trainable = True
