@@ -312,9 +312,11 @@ for (i, j), count in np.ndenumerate(confusion):
         ax.text(j, i, count, ha="center", va="center", fontsize=8,
                 color="white" if count > confusion.max() / 2 else "black")
 ax.set_xticks(range(n_classes), names, rotation=60, ha="right", fontsize=8)
-ax.set_yticks(range(n_classes), [f"{n} ({p:.0%})" for n, p in zip(names, per_person)], fontsize=8)
+person_intervals = [wilson(share, max(count, 1)) for share, count in zip(per_person, confusion.sum(axis=1))]
+ax.set_yticks(range(n_classes), [f"{n} ({p:.0%}, 95 %: {lo:.0%}-{hi:.0%})" for n, p, (lo, hi)
+                                 in zip(names, per_person, person_intervals)], fontsize=8)
 ax.set_xlabel("predicted")
-ax.set_ylabel("true (share recognised)")
+ax.set_ylabel("true (share recognised, Wilson interval)")
 plt.show()
 
 # %%
