@@ -130,33 +130,10 @@ def build_cnn():
     return model
 
 
-members, histories = [], []
-for seed in range(MEMBERS):
-    keras.utils.set_random_seed(seed)
-    model = build_cnn()
-    history = model.fit(x_train, y_train, validation_data=(x_val, y_val),
-                        epochs=EPOCHS, batch_size=BATCH_SIZE, verbose=0)
-    members.append(model)
-    histories.append(history.history)
-    last = {k: v[-1] for k, v in history.history.items()}
-    print(f"member {seed}: validation accuracy {last.get('val_accuracy', float('nan')):.3f}")
-net = members[0]
-net.summary()
-
-# %%
-fig, ax = plt.subplots(figsize=(6, 3.5))
-for seed, h in enumerate(histories):
-    epochs = np.arange(1, len(h.get("loss", [])) + 1)
-    ax.plot(epochs, h.get("val_accuracy", []), "o-", label=f"member {seed}")
-ax.axhline(1 / len(SEEN), color="grey", linestyle=":", label="chance")
-ax.set(xlabel="epoch", ylabel="validation accuracy", title="the ensemble's members")
-ax.legend(fontsize=8)
-plt.show()
-
-
 # %% [markdown]
 # Predictions come in batches (ten thousand images at once would not fit in
 # memory with all their feature maps). `training=True` keeps dropout on.
+
 
 # %%
 def predict(model, x, training=False, batch=500):
@@ -165,6 +142,28 @@ def predict(model, x, training=False, batch=500):
                            for i in range(0, len(x), batch)])
 
 
+members, histories, val_accuracy = [], [], []
+for seed in range(MEMBERS):
+    keras.utils.set_random_seed(seed)
+    model = build_cnn()
+    histories.append(model.fit(x_train, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE, verbose=0).history)
+    members.append(model)
+    val_accuracy.append(float(np.mean(predict(model, x_val).argmax(1) == y_val)))
+    print(f"member {seed}: validation accuracy {val_accuracy[-1]:.3f}")
+net = members[0]
+net.summary()
+
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for seed, h in enumerate(histories):
+    line, = ax.plot(np.arange(1, len(h["accuracy"]) + 1), h["accuracy"], "o-", label=f"member {seed}")
+    ax.scatter([len(h["accuracy"])], [val_accuracy[seed]], marker="*", s=150, color=line.get_color())
+ax.axhline(1 / len(SEEN), color="grey", linestyle=":", label="chance")
+ax.set(xlabel="epoch", ylabel="accuracy", title="training accuracy (dropout on); ★ validation at the end")
+ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+ax.legend(fontsize=8)
+plt.show()
+
+# %%
 p_seen, p_unseen = predict(net, x_seen), predict(net, x_unseen)
 accuracy = float(np.mean(p_seen.argmax(1) == y_seen))
 print(f"one network: test accuracy on the seen classes {accuracy:.3f}")
