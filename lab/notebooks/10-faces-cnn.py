@@ -249,7 +249,7 @@ test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
 test_probabilities = model.predict(x_test, verbose=0)
 test_predicted = test_probabilities.argmax(axis=1)
 n_test, test_correct = len(y_test), int(np.sum(test_predicted == y_test))
-low, high = wilson(test_accuracy, n_test)
+low, high = wilson(test_correct / n_test, n_test)
 majority_test_accuracy = np.mean(y_test == majority)
 print(f"test accuracy {test_accuracy:.3f} = {test_correct}/{n_test}, 95 % Wilson interval {low:.2f} to {high:.2f}")
 print(f"always the most frequent person: {majority_test_accuracy:.3f}; the older course's 0.70 lies",
@@ -258,9 +258,8 @@ print(f"always the most frequent person: {majority_test_accuracy:.3f}; the older
 # %% [markdown]
 # The interval is the Wilson interval of notebook 09, here from SciPy
 # (`scipy.stats.binomtest(k, n).proportion_ci(method="wilson")`, in the
-# function `wilson` at the top). With 132
-# test photos it is about ± 0.08 wide: a CNN at 0.75 and one at 0.70 cannot be
-# told apart on this test set.
+# function `wilson` at the top). With 132 test photos it is about ± 0.08 wide:
+# a CNN at 0.75 and one at 0.70 cannot be told apart on this test set.
 #
 # **How the threshold of the checks was chosen**, as in notebook 09: a model
 # whose answers ignore the photo is right on at most 22 of the 132 test photos

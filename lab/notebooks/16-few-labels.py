@@ -334,7 +334,7 @@ for name, (accuracy, old) in results.items():
 #
 # **How the thresholds of the checks were chosen.** Chance is 0.1. On
 # `N_TEST = 2000` test images an accuracy has a binomial standard error of at
-# most 0.011, and a model that learned nothing stays below 0.13 with a
+# most 0.011, and a model that learned nothing stays below 0.14 with a
 # probability of more than $1 - 10^{-6}$. The draw of the 100 labels matters
 # more: from one draw to the next, few-label accuracies move by a few
 # hundredths, which averaging over three draws only halves. Each threshold sits
