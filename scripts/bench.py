@@ -53,7 +53,7 @@ def image_sizes(runs):
 
 def rebuild_after_notebook_edit(runs):
     """Copy the build context, change one notebook, rebuild with the warm cache."""
-    lock = ROOT / "docker" / "requirements" / "cpu.lock"
+    lock = ROOT / "docker" / "requirements" / "cpu-amd64.lock"
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp)

@@ -42,15 +42,15 @@ def choose_base(base_image: str | None) -> str:
     return next((ref for ref in DEFAULT_BASES if engine.inspect_image(ref) is not None), DEFAULT_BASES[0])  # else pulled
 
 
-def check_lock(flavor: str) -> Path:
+def check_lock(flavor: str, arch: str = "amd64") -> Path:
     """The lock must come from the current .in files (scripts/lock writes their hash on top)."""
     import hashlib
 
-    lock = images.FLAVORS[flavor].lock
+    lock = images.FLAVORS[flavor].lock(arch)
     inputs = (images.REQUIREMENTS / "common.in").read_bytes() + (images.REQUIREMENTS / f"{flavor}.in").read_bytes()
     expected = f"# inputs-sha256: {hashlib.sha256(inputs).hexdigest()}"
     if not lock.exists() or lock.read_text().splitlines()[0] != expected:
-        raise UserError(f"docker/requirements/{flavor}.lock does not match common.in + {flavor}.in",
+        raise UserError(f"docker/requirements/{flavor}-{arch}.lock does not match common.in + {flavor}.in",
                         f"run scripts/lock {flavor} (needs uv), then build again")
     return lock
 

@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
                 for name, path in sorted(wheel_files.items()):
                     progress.add(writer.add_file(f"wheels/{name}", path)["size"])
                 for flavor in locks:
-                    writer.add_file(f"wheels/{flavor}.lock", str(images.FLAVORS[flavor].lock))
+                    writer.add_file(f"wheels/{flavor}.lock", str(images.FLAVORS[flavor].lock()))
                 progress.finish(f" in {len(wheel_files)} files")
             manifest = writer.close(manifest_for(chosen, contents, wheel_files, wheels_missing, locks),
                                     readme(chosen, out, bool(wheel_files), locks))

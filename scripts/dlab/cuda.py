@@ -6,7 +6,7 @@ from typing import Literal
 
 Verdict = Literal["ok", "compat", "old", "unknown"]
 
-# The CUDA release the cuda flavor carries (nvidia-cuda-runtime-cu12 in docker/requirements/cuda.lock).
+# The CUDA release the cuda flavor carries (nvidia-cuda-runtime-cu12 in docker/requirements/cuda-amd64.lock).
 IMAGE_CUDA = "12.9"
 
 # CUDA release -> minimum driver (Linux x86_64, Windows), from the "CUDA Toolkit and

@@ -24,11 +24,17 @@ class Flavor:
     name: str
     gpus: bool          # can give the lab NVIDIA GPUs
     disk_gb: int        # free disk the engine needs to build or load it (with room for layers)
-    tensorflow: str     # the TensorFlow distribution its lock pins
+    tensorflow: str     # the TensorFlow distribution its amd64 lock pins (arm64: always `tensorflow`)
+
+    def lock(self, arch: str = "amd64") -> Path:
+        """docker/requirements/<flavor>-<arch>.lock."""
+        return REQUIREMENTS / f"{self.name}-{architecture(arch)}.lock"
 
     @property
-    def lock(self) -> Path:
-        return REQUIREMENTS / f"{self.name}.lock"
+    def architectures(self) -> tuple[str, ...]:
+        """The architectures it is locked for: the `# architectures:` line of its .in file."""
+        found = re.search(r"^# architectures:(.*)$", (REQUIREMENTS / f"{self.name}.in").read_text(), re.M)
+        return tuple(found[1].split()) if found else ()
 
 
 FLAVORS = {flavor.name: flavor for flavor in (

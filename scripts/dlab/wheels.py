@@ -1,4 +1,4 @@
-"""The wheelhouse of a bundle: the wheels of docker/requirements/<flavor>.lock, matched by sha256.
+"""The wheelhouse of a bundle: the wheels of docker/requirements/<flavor>-<arch>.lock, matched by sha256.
 
 `pip download` fetches them for the image's platform (Linux, the image's CPython) whatever the host is;
 a classroom then installs with `pip install --no-index --find-links wheels -r wheels/cpu.lock`.
@@ -66,15 +66,16 @@ def download(flavors, folder, arch):
     folder.mkdir(parents=True, exist_ok=True)
     python = images.python_version()
     for flavor in flavors:
-        print(f"downloading the wheels of {flavor}.lock into {folder} (kept for the next bundle) ...", flush=True)
+        lock = images.FLAVORS[flavor].lock(arch)
+        print(f"downloading the wheels of {lock.name} into {folder} (kept for the next bundle) ...", flush=True)
         command = [*pip_command(), "download", "--disable-pip-version-check", "--progress-bar", "off",
                    "--require-hashes", "--no-deps", "--only-binary=:all:", *platform_args(arch),
                    "--python-version", python, "--implementation", "cp", "--abi", "cp" + python.replace(".", ""),
-                   "-r", str(images.FLAVORS[flavor].lock), "-d", str(folder)]
+                   "-r", str(lock), "-d", str(folder)]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
-            raise DlabError(f"pip could not download the wheels of {flavor}.lock: "
+            raise DlabError(f"pip could not download the wheels of {lock.name}: "
                             f"{errors[-1] if errors else 'exit ' + str(result.returncode)}",
                             "bundle where PyPI is reachable, or pass --wheels-from DIR (wheels you have) or --no-wheels")
 
@@ -100,7 +101,7 @@ def select(flavors, folder):
             by_hash.setdefault(sha256_of(path), path)
     chosen, missing = {}, []
     for flavor in flavors:
-        for pin, hashes in pins(images.FLAVORS[flavor].lock):
+        for pin, hashes in pins(images.FLAVORS[flavor].lock()):
             found = next((by_hash[h] for h in sorted(hashes) if h in by_hash), None)
             if found is None:
                 missing.append(pin)

@@ -32,7 +32,7 @@ def build_hub_image():
     from dlab.build import ca_secret, choose_base
 
     ref = hub_image_ref()
-    lock = (ROOT / "docker" / "requirements" / "cpu.lock").read_text()
+    lock = (ROOT / "docker" / "requirements" / "cpu-amd64.lock").read_text()
     jupyterhub = next(line.split("==")[1].split()[0] for line in lock.splitlines() if line.startswith("jupyterhub=="))
     result = subprocess.run(
         ["docker", "build", "-f", str(ROOT / "hub" / "Dockerfile"), "--build-arg", f"BASE_IMAGE={choose_base(None)}",

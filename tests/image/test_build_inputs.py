@@ -45,7 +45,7 @@ def test_stale_lock_is_refused_by_dlab(tmp_path):
     result = subprocess.run([sys.executable, str(tree / "scripts" / "dlab"), "build", "--flavor", "cpu"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert "error: docker/requirements/cpu.lock does not match common.in + cpu.in" in result.stderr
+    assert "error: docker/requirements/cpu-amd64.lock does not match common.in + cpu.in" in result.stderr
     assert "fix: run scripts/lock cpu" in result.stderr
 
 
@@ -66,4 +66,4 @@ def test_stale_lock_is_refused_by_the_dockerfile(tmp_path, docker_client):
         cwd=tree, capture_output=True, text=True, timeout=600, env={**__import__("os").environ, "DOCKER_BUILDKIT": "1"},
     )
     assert result.returncode != 0
-    assert "error: cpu.lock does not match common.in + cpu.in" in result.stderr
+    assert "error: cpu-amd64.lock does not match common.in + cpu.in" in result.stderr

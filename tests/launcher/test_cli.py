@@ -115,7 +115,7 @@ def test_launcher_runs_on_python_39(tmp_path):
 
 def test_cuda_table_matches_the_lock():
     """The CUDA release the driver check assumes is the one the cuda lock pins."""
-    lock = (ROOT / "docker" / "requirements" / "cuda.lock").read_text()
+    lock = (ROOT / "docker" / "requirements" / "cuda-amd64.lock").read_text()
     pinned = next(line for line in lock.splitlines() if line.startswith("nvidia-cuda-runtime-cu12=="))
     assert pinned.split("==")[1].startswith(cuda.IMAGE_CUDA + ".")
 

@@ -29,12 +29,12 @@ def version():
 
 @pytest.fixture(scope="session")
 def small_wheels(tmp_path_factory):
-    """A folder with the wheels of two small pins of cpu.lock (pip download from PyPI, hashes checked)."""
+    """A folder with the wheels of two small pins of cpu-amd64.lock (pip download from PyPI, hashes checked)."""
     from dlab import wheels
 
     folder = tmp_path_factory.mktemp("wheels")
     lock = folder / "small.lock"
-    chosen = [line for line in (ROOT / "docker/requirements/cpu.lock").read_text().split("\n") if line]
+    chosen = [line for line in (ROOT / "docker/requirements/cpu-amd64.lock").read_text().split("\n") if line]
     blocks, keep = [], False
     for line in chosen:
         if not line.startswith((" ", "#")):
