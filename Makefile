@@ -35,8 +35,8 @@ down:  ## stop the lab
 lock:  ## re-pin docker/requirements/*.lock from the .in files
 	scripts/lock
 
-base-image:  ## make the Debian base image offline (debootstrap + docker import)
-	scripts/make-base-image
+base-image:  ## make the Debian base image offline (debootstrap); ARCH=arm64 for the arm64 one
+	scripts/make-base-image $(if $(ARCH),--arch $(ARCH))
 
 venv:  ## the host test environment in .venv
 	scripts/venv

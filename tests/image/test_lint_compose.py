@@ -10,8 +10,9 @@ import pytest
 
 from dlabtest import ROOT
 
-SHELL_SCRIPTS = [".ci/run", "scripts/lint", "scripts/lock", "scripts/make-base-image", "scripts/test",
-                 "scripts/venv", "docker/rootfs/usr/local/bin/start-lab", "docker/rootfs/usr/local/bin/start-jupyter"]
+SHELL_SCRIPTS = [".ci/run", "scripts/lint", "scripts/lock", "scripts/make-base-image", "scripts/enable-emulation",
+                 "scripts/test", "scripts/venv", "docker/rootfs/usr/local/bin/start-lab",
+                 "docker/rootfs/usr/local/bin/start-jupyter"]
 
 
 def run(*args, **kwargs):
