@@ -10,6 +10,15 @@ PROMISED = [
     "jupyter_server_proxy", "jupyterhub", "jupyter_resource_usage", "ipykernel", "dlab_course",
 ]
 IMPORT_ALL = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\nprint('ok')"
+# A tiny Keras fit, seeded; its history is `h`.
+TINY_FIT = (
+    "import numpy as np, keras\n"
+    "keras.utils.set_random_seed(0)\n"
+    "x = np.random.rand(512, 4).astype('float32'); y = (x.sum(1) > 2).astype('float32')\n"
+    "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation='relu'), keras.layers.Dense(1, activation='sigmoid')])\n"
+    "m.compile(keras.optimizers.Adam(0.03), 'binary_crossentropy', metrics=['accuracy'])\n"
+    "h = m.fit(x, y, epochs=40, batch_size=32, verbose=0)\n"
+)
 
 
 @pytest.mark.parametrize("flavor", ["cpu", "cuda"])
@@ -36,16 +45,7 @@ def test_tensorflow_matches_its_label(cpu_container, docker_client, cpu_image):
 
 def test_cpu_tensorflow_trains(cpu_container):
     """A tiny Keras fit runs on the CPU flavor, offline."""
-    code = (
-        "import numpy as np, keras\n"
-        "keras.utils.set_random_seed(0)\n"
-        "x = np.random.rand(512, 4).astype('float32'); y = (x.sum(1) > 2).astype('float32')\n"
-        "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation='relu'), keras.layers.Dense(1, activation='sigmoid')])\n"
-        "m.compile(keras.optimizers.Adam(0.03), 'binary_crossentropy', metrics=['accuracy'])\n"
-        "h = m.fit(x, y, epochs=40, batch_size=32, verbose=0)\n"
-        "print(h.history['accuracy'][-1])"
-    )
-    logs = cpu_container.run(["python", "-c", code], network_mode="none")
+    logs = cpu_container.run(["python", "-c", TINY_FIT + "print(h.history['accuracy'][-1])"], network_mode="none")
     assert float(logs.strip().splitlines()[-1]) > 0.8
 
 
