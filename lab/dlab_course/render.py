@@ -44,36 +44,58 @@ def notebook_name(entry):
     return f"{entry['number']}-{entry['slug']}.ipynb"
 
 
+def stub_message(hint):
+    """What a stub raises: NotImplementedError(stub_message(hint))."""
+    return STUB_PREFIX + (hint or "complete this part")
+
+
 def stub_lines(indent, hint):
     """The two lines that replace a solution region in an exercise."""
-    message = STUB_PREFIX + (hint or "complete this part")
-    return [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError({message!r})"]
+    return [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError({stub_message(hint)!r})"]
 
 
-def split_source(source, kind, where="cell"):
-    """Cell source for one kind; raises RenderError on unbalanced markers."""
-    out, region = [], None
+def split_source(source, kind, where="cell", only=None):
+    """Cell source for one kind; raises RenderError on unbalanced markers.
+
+    With only=k an exercise stubs region k alone (counting from 0) and keeps the others solved.
+    """
+    out, region, index = [], None, -1
     for lineno, line in enumerate(source.split("\n"), 1):
         begin, end = BEGIN.match(line), END.match(line)
         if begin:
             if region is not None:
                 raise RenderError(f"{where}, line {lineno}: BEGIN SOLUTION inside another solution region")
-            region = begin
-            if kind == "exercises":
+            region, index = begin, index + 1
+            stubbed = kind == "exercises" and only in (None, index)
+            if stubbed:
                 out.extend(stub_lines(begin["indent"], begin["hint"]))
         elif end:
             if region is None:
                 raise RenderError(f"{where}, line {lineno}: END SOLUTION without BEGIN SOLUTION")
             region = None
-        elif region is None or kind == "solutions":
+        elif region is None or not stubbed:
             out.append(line)
     if region is not None:
         raise RenderError(f"{where}: BEGIN SOLUTION is never closed")
     return "\n".join(out)
 
 
-def count_regions(source):
-    return sum(1 for line in source.split("\n") if BEGIN.match(line))
+def hints(source):
+    """The hint of each solution region in a cell source, in order."""
+    return [m["hint"] for m in map(BEGIN.match, source.split("\n")) if m]
+
+
+def exercise_variants(source, where="cell"):
+    """[(stub message, cell source with only that region stubbed)] for each region of a cell."""
+    return [(stub_message(hint), split_source(source, "exercises", where, only=k)) for k, hint in enumerate(hints(source))]
+
+
+def read_source(path):
+    """The jupytext percent source as a notebook (cells still holding the solution markers)."""
+    try:
+        return jupytext.read(Path(path), fmt="py:percent")
+    except FileNotFoundError:
+        raise RenderError(f"no notebook source at {path}") from None
 
 
 def render_source(path, kind, entry=None):
@@ -81,10 +103,7 @@ def render_source(path, kind, entry=None):
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     path = Path(path)
-    try:
-        source_nb = jupytext.read(path, fmt="py:percent")
-    except FileNotFoundError:
-        raise RenderError(f"no notebook source at {path}") from None
+    source_nb = read_source(path)
     nb = nbformat.v4.new_notebook()
     nb.metadata = {
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},

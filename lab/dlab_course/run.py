@@ -1,16 +1,21 @@
-"""Run course notebooks top to bottom with papermill and report each one.
+"""Run course notebooks top to bottom and report each one.
 
-    python -m dlab_course.run [--smoke] [--kind solutions|exercises] [--out DIR] [NUMBER ...]
+    python -m dlab_course.run [--smoke] [--kind KIND ...] [--jobs N] [--out DIR] [NUMBER ...]
 
-From the repository the notebooks are rendered from lab/notebooks on the fly; in
-the image the rendered ones under /opt/dlab/course are run. --smoke injects each
-notebook's smoke values (the `smoke` metadata of its parameters cell).
-A solution passes when it runs to the end; an exercise passes when it stops at its
-stub with that stub's NotImplementedError, not earlier with another error.
+The notebooks are rendered from their sources (lab/notebooks in the repository,
+/opt/dlab/course/notebooks in the image). --smoke injects each notebook's smoke values
+(the `smoke` metadata of its parameters cell). Kinds:
+
+  solutions   the solution runs to the end
+  exercises   the exercise stops at a stub with that stub's NotImplementedError
+  check       one kernel: the solution runs to the end, and before each cell with solution
+              regions every region, left alone as a stub, stops the run with its own message
+  untrained   smoke values plus the `untrained` ones (learning disabled): the notebook runs
+              until its last code cell, and that cell fails with an AssertionError
 """
 
 import argparse
-import ast
+import concurrent.futures
 import json
 import os
 import sys
@@ -19,15 +24,26 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 from . import render
 
 REPO_MANIFEST = Path(__file__).resolve().parents[1] / "course.toml"
 IMAGE_COURSE = Path(os.environ.get("DLAB_COURSE", "/opt/dlab/course"))
+KINDS = ("solutions", "exercises", "check", "untrained")
 
 
 class UsageError(Exception):
     """A mistake in what was asked (unknown notebook, missing course)."""
+
+
+class NotebookFailed(Exception):
+    """The notebook did not do what its kind expects; the message says what happened."""
+
+    def __init__(self, message, **details):
+        super().__init__(message)
+        self.details = details  # extra fields for the result record
 
 
 def parameters_cell(nb):
@@ -35,47 +51,217 @@ def parameters_cell(nb):
     return tagged[0] if len(tagged) == 1 else None
 
 
-def smoke_values(nb):
-    """The smoke values of the notebook's one parameters cell, or None if it has none."""
+def metadata_values(nb, key):
+    """The `key` values (smoke, untrained) of the notebook's one parameters cell, or None."""
     cell = parameters_cell(nb)
-    if cell is None or not isinstance(cell.metadata.get("smoke"), dict):
+    if cell is None or not isinstance(cell.metadata.get(key), dict):
         return None
-    return dict(cell.metadata["smoke"])
+    return dict(cell.metadata[key])
 
 
-def stub_messages(nb):
-    """The messages of the exercise stubs in a rendered exercise notebook, in order."""
-    messages = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        for line in cell.source.splitlines():
-            call = line.strip()
-            if call.startswith("raise NotImplementedError(") and call.endswith(")"):
-                try:
-                    message = ast.literal_eval(call[len("raise NotImplementedError("):-1])
-                except (ValueError, SyntaxError):
-                    continue
-                if isinstance(message, str) and message.startswith(render.STUB_PREFIX):
-                    messages.append(message)
-    return messages
+def values_for(nb, kind, smoke):
+    """The parameter values to inject for this kind of run."""
+    if not smoke and kind != "untrained":
+        return {}
+    values = {}
+    for key in ("smoke", "untrained") if kind == "untrained" else ("smoke",):
+        found = metadata_values(nb, key)
+        if found is None:
+            raise NotebookFailed(f"no parameters cell with {key} values (tags=[\"parameters\"] {key}={{...}})")
+        values.update(found)
+    return values
 
 
-def locate_course(course_dir=None, manifest=None, workdir=None, numbers=()):
-    """(manifest dict, folder holding exercises/ and solutions/)."""
-    if course_dir:
-        course_dir = Path(course_dir)
-        return render.load_manifest(course_dir / "course.toml"), course_dir
-    manifest = Path(manifest) if manifest else (REPO_MANIFEST if REPO_MANIFEST.exists() else None)
-    if manifest is None:
-        if not (IMAGE_COURSE / "course.toml").exists():
-            raise UsageError(f"no course found: neither {REPO_MANIFEST} nor {IMAGE_COURSE / 'course.toml'} exists")
-        return render.load_manifest(IMAGE_COURSE / "course.toml"), IMAGE_COURSE
-    manifest_data = render.load_manifest(manifest)
-    select(manifest_data.get("notebooks", []), list(numbers))  # refuse unknown numbers before rendering
-    rendered = Path(workdir) / "rendered"
-    render.render_course(manifest, rendered, list(numbers))
-    return manifest_data, rendered
+def inject(nb, values):
+    """Add a cell setting the values right after the parameters cell (papermill's convention)."""
+    if not values:
+        return nb
+    cell = nbformat.v4.new_code_cell("# Injected parameters\n" + "\n".join(f"{k} = {v!r}" for k, v in values.items()))
+    cell.metadata["tags"] = ["injected-parameters"]
+    cell.id = "injected-parameters"
+    nb.cells.insert(nb.cells.index(parameters_cell(nb)) + 1, cell)
+    return nb
+
+
+def error_message(error):
+    """The message of a cell's exception, without the "in user code:" frame that tf.function adds."""
+    lines = [line.strip() for line in error.evalue.strip().splitlines() if line.strip()]
+    return lines[-1].removeprefix(f"{error.ename}: ") if lines else ""
+
+
+def is_stub(error, message):
+    """True when a cell error is the stub raising this message (directly, or re-raised by tf.function)."""
+    return error.ename == "NotImplementedError" and error_message(error) == message
+
+
+def describe(error):
+    return f"{error.ename}: {error_message(error)}".strip()
+
+
+class Kernel:
+    """One kernel running the cells of one notebook in its own working folder."""
+
+    def __init__(self, nb, cwd, timeout):
+        self.nb = nb
+        self.client = NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}},
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP-encryption warning per kernel
+        )
+
+    def __enter__(self):
+        self._context = self.client.setup_kernel()
+        self._context.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._context.__exit__(*exc)
+
+    def run(self, index, cell=None):
+        """Run cell `index` (or a stand-in `cell` for it); raises nbclient's CellExecutionError."""
+        original = self.nb.cells[index]
+        cell = original if cell is None else cell
+        if cell.cell_type == "code":
+            try:
+                self.client.execute_cell(cell, index)
+            finally:
+                self.nb.cells[index] = original  # nbclient puts the executed cell in the notebook
+
+    def run_source(self, index, source):
+        """Run other source in place of cell `index`; its outputs are not kept."""
+        self.run(index, nbformat.v4.new_code_cell(source))
+
+
+def code_cells(nb):
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+
+
+def run_cells(kernel):
+    for index in range(len(kernel.nb.cells)):
+        try:
+            kernel.run(index)
+        except CellExecutionError as error:
+            error.cell_index = index
+            raise
+
+
+def expect_solution(kernel, stubs):
+    try:
+        run_cells(kernel)
+    except CellExecutionError as error:
+        raise NotebookFailed(f"failed in cell {error.cell_index + 1}: {describe(error)}") from None
+    return "ran to the end"
+
+
+def expect_stub(kernel, stubs):
+    try:
+        run_cells(kernel)
+    except CellExecutionError as error:
+        if any(is_stub(error, message) for message in stubs):
+            return f"stopped at a stub: {describe(error)}"
+        raise NotebookFailed(f"failed before reaching a stub: {describe(error)}") from None
+    raise NotebookFailed("ran to the end: the stub never raised")
+
+
+def expect_final_assert(kernel, stubs):
+    last = code_cells(kernel.nb)[-1]
+    try:
+        run_cells(kernel)
+    except CellExecutionError as error:
+        if error.cell_index == last and error.ename == "AssertionError":
+            return f"the final check failed, as it must: {describe(error)}"
+        raise NotebookFailed(f"failed in cell {error.cell_index + 1} (not the final check) with {describe(error)}") from None
+    raise NotebookFailed("the final check passed on an untrained model: it cannot fail")
+
+
+def probe_stub(kernel, index, message, source):
+    """Run a cell with one region stubbed, then the cells after it, until something raises."""
+    try:
+        kernel.run_source(index, source)
+        for later in range(index + 1, len(kernel.nb.cells)):
+            cell = kernel.nb.cells[later]
+            kernel.run(later, nbformat.v4.new_code_cell(cell.source) if cell.cell_type == "code" else cell)
+    except CellExecutionError as error:
+        if is_stub(error, message):
+            return None
+        return f"stopped with {describe(error)} instead"
+    return "never raised: the notebook ran to the end"
+
+
+def check_every_stub(kernel, variants):
+    """The solution cell by cell; before each cell with regions, each region alone as a stub."""
+    problems, solution = [], "ran to the end"
+    for index, cell in enumerate(kernel.nb.cells):
+        for message, source in variants.get(cell.get("id"), []):
+            problem = probe_stub(kernel, index, message, source)
+            if problem:
+                problems.append(f"stub {message!r} (cell {index + 1}): {problem}")
+        try:
+            kernel.run(index)
+        except CellExecutionError as error:
+            solution = f"the solution failed in cell {index + 1}: {describe(error)}"
+            break
+    count = sum(len(v) for v in variants.values())
+    if problems or solution != "ran to the end":
+        raise NotebookFailed("; ".join([solution, *problems]), solution=solution, stub_problems=problems)
+    return f"ran to the end; all {count} stubs stopped with their own message"
+
+
+def load_task(source, entry, kind):
+    """(notebook to run, stub messages, {cell id: exercise variants}) for one notebook and kind."""
+    nb = render.render_source(source, "exercises" if kind == "exercises" else "solutions", entry)
+    cells = render.read_source(source).cells
+    variants = {}
+    for index, (cell, rendered) in enumerate(zip(cells, nb.cells)):
+        if cell.cell_type == "code" and render.hints(cell.source):
+            variants[rendered.id] = render.exercise_variants(cell.source, f"{Path(source).name}, cell {index + 1}")
+    stubs = [message for found in variants.values() for message, _ in found]
+    return nb, stubs, variants
+
+
+def run_one(source, entry, kind, smoke, out_dir, timeout, extra=None):
+    """Execute one notebook of one kind (`extra` values on top); returns a result dict (ok, message, seconds, output)."""
+    started = time.monotonic()
+    name = render.notebook_name(entry)
+    output = out_dir / kind / name
+    result = {"number": entry["number"], "slug": entry["slug"], "kind": kind, "output": str(output)}
+    try:
+        nb, stubs, variants = load_task(source, entry, kind)
+        inject(nb, {**values_for(nb, kind, smoke), **(extra or {})})
+        if kind in ("exercises", "check") and not stubs:
+            raise NotebookFailed("the notebook has no solution region, so no stub")
+        work = out_dir / "work" / kind / Path(name).stem
+        work.mkdir(parents=True, exist_ok=True)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if smoke or kind == "untrained":
+            os.environ["DLAB_SMOKE"] = "1"  # the kernel inherits it
+        try:
+            with Kernel(nb, work, timeout) as kernel:
+                if kind == "check":
+                    message = check_every_stub(kernel, variants)
+                    result.update(solution="ran to the end", stub_problems=[])
+                else:
+                    expect = {"solutions": expect_solution, "exercises": expect_stub, "untrained": expect_final_assert}
+                    message = expect[kind](kernel, stubs)
+        finally:
+            nbformat.write(nb, output)
+        result.update(ok=True, message=message)
+    except NotebookFailed as exc:
+        result.update(ok=False, message=str(exc), **exc.details)
+    except render.RenderError as exc:
+        result.update(ok=False, message=f"cannot render: {exc}")
+    except Exception as exc:  # kernel died, timeout, bad notebook
+        result.update(ok=False, message=f"{type(exc).__name__}: {exc}")
+    result["seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def find_manifest(manifest=None):
+    if manifest:
+        return Path(manifest)
+    for candidate in (REPO_MANIFEST, IMAGE_COURSE / "course.toml"):
+        if candidate.exists():
+            return candidate
+    raise UsageError(f"no course found: neither {REPO_MANIFEST} nor {IMAGE_COURSE / 'course.toml'} exists")
 
 
 def select(entries, numbers):
@@ -86,90 +272,74 @@ def select(entries, numbers):
     return [e for e in entries if not numbers or e["number"] in numbers]
 
 
-def run_one(path, kind, smoke, out_dir, timeout):
-    """Execute one notebook; returns a result dict (status ok/failed, message)."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    nb = nbformat.read(path, as_version=4)
-    params = {}
-    if smoke:
-        params = smoke_values(nb)
-        if params is None:
-            return {"ok": False, "message": "no parameters cell with smoke values (tags=[\"parameters\"] smoke={...})"}
-    stubs = stub_messages(nb) if kind == "exercises" else []
-    if kind == "exercises" and not stubs:
-        return {"ok": False, "message": "the exercise has no stub (no solution region in the source)"}
-    work = out_dir / "work" / kind / path.stem
-    work.mkdir(parents=True, exist_ok=True)
-    output = out_dir / kind / path.name
-    output.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        papermill.execute_notebook(
-            str(path), str(output), parameters=params, kernel_name="python3",
-            progress_bar=False, cwd=str(work), execution_timeout=timeout,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP-encryption warning per kernel
-        )
-    except PapermillExecutionError as exc:
-        message = f"{exc.ename}: {exc.evalue}".strip()
-        if kind == "exercises":
-            if exc.ename == "NotImplementedError" and exc.evalue in stubs:
-                return {"ok": True, "message": f"stopped at a stub: {message}"}
-            return {"ok": False, "message": f"failed before reaching a stub: {message}"}
-        return {"ok": False, "message": message}
-    except Exception as exc:  # kernel died, timeout, bad notebook
-        return {"ok": False, "message": f"{type(exc).__name__}: {exc}"}
-    if kind == "exercises":
-        return {"ok": False, "message": "ran to the end: the stub never raised"}
-    return {"ok": True, "message": "ran to the end"}
+def report(result):
+    print(f"{'ok  ' if result['ok'] else 'FAIL'} {result['number']:>2} {result['slug']:<24} {result['kind']:<10}"
+          f"{result['seconds']:6.1f} s  {result['message']}", flush=True)
 
 
-def run_course(numbers=(), kind="solutions", smoke=False, out=None, course_dir=None, manifest=None, timeout=900):
+def run_course(numbers=(), kinds=("solutions",), smoke=False, out=None, manifest=None, timeout=900, jobs=1, extra=None):
+    """Run every selected notebook in every kind, `jobs` kernels at a time; returns (out dir, results)."""
     out_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="dlab-run-"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    manifest_data, rendered = locate_course(course_dir, manifest, out_dir, numbers)
-    entries = select(manifest_data.get("notebooks", []), list(numbers))
-    if smoke:
-        os.environ["DLAB_SMOKE"] = "1"  # the kernels inherit it
+    manifest = find_manifest(manifest)
+    entries = select(render.load_manifest(manifest).get("notebooks", []), list(numbers))
     package_root = str(Path(__file__).resolve().parents[1])  # kernels run elsewhere: make the import absolute
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+    tasks = [(manifest.parent / entry["source"], entry, kind) for kind in kinds for entry in entries]
     results = []
-    for entry in entries:
-        path = rendered / kind / render.notebook_name(entry)
-        started = time.monotonic()
-        if path.exists():
-            result = run_one(path, kind, smoke, out_dir, timeout)
-        else:
-            result = {"ok": False, "message": f"no rendered notebook at {path}"}
-        result.update(number=entry["number"], slug=entry["slug"], kind=kind,
-                      seconds=round(time.monotonic() - started, 1), output=str(out_dir / kind / path.name))
-        results.append(result)
-        print(f"{'ok  ' if result['ok'] else 'FAIL'} {entry['number']} {entry['slug']:<24} {result['seconds']:6.1f} s  {result['message']}", flush=True)
+    if jobs <= 1:
+        for task in tasks:
+            results.append(run_one(*task, smoke, out_dir, timeout, extra))
+            report(results[-1])
+    else:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(run_one, *task, smoke, out_dir, timeout, extra) for task in tasks]
+            for future in concurrent.futures.as_completed(futures):
+                report(future.result())
+            results = [f.result() for f in futures]
     (out_dir / "results.json").write_text(json.dumps(results, indent=1))
     return out_dir, results
 
 
+def parse_setting(text):
+    """NAME=VALUE from --set: (NAME, the JSON value, or the string when it is not JSON)."""
+    name, equals, value = text.partition("=")
+    if not equals or not name.isidentifier():
+        raise UsageError(f"--set {text}: expected NAME=VALUE, e.g. --set EPOCHS=3")
+    try:
+        return name, json.loads(value)
+    except ValueError:
+        return name, value
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m dlab_course.run", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m dlab_course.run", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__[__doc__.index("Kinds:"):])
     parser.add_argument("numbers", nargs="*", help="notebook numbers (default: all, in course order)")
     parser.add_argument("--smoke", action="store_true", help="inject each notebook's smoke values")
-    parser.add_argument("--kind", choices=render.KINDS, default="solutions")
+    parser.add_argument("--kind", choices=KINDS, action="append", help="what to run (repeatable; default: solutions)")
+    parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once, one kernel each (default: %(default)s)")
     parser.add_argument("--out", help="folder for executed notebooks and results.json (default: a new temp folder)")
-    parser.add_argument("--course", help="a rendered course folder (course.toml, exercises/, solutions/)")
-    parser.add_argument("--manifest", help="render from this course.toml instead")
+    parser.add_argument("--manifest", help="the course.toml to run (default: the repository's, else the image's)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell (default: %(default)s)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="one more parameter value (a JSON value, else a string), set after the others")
     args = parser.parse_args(argv)
+    kinds = args.kind or ["solutions"]
     try:
-        out_dir, results = run_course(args.numbers, args.kind, args.smoke, args.out, args.course, args.manifest, args.timeout)
+        extra = dict(parse_setting(text) for text in args.set)
+        out_dir, results = run_course(args.numbers, kinds, args.smoke, args.out, args.manifest, args.timeout, args.jobs, extra)
     except (UsageError, render.RenderError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        print("fix: name notebooks from lab/course.toml, or pass --course/--manifest pointing at the course", file=sys.stderr)
+        print("fix: name notebooks from the course's course.toml, pass --manifest pointing at it, and --set as NAME=VALUE",
+              file=sys.stderr)
         return 2
     failed = [r for r in results if not r["ok"]]
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed ({out_dir})")
     if failed:
-        print(f"error: {len(failed)} notebook(s) failed: {' '.join(r['number'] for r in failed)}", file=sys.stderr)
-        print(f"fix: open the executed notebooks in {out_dir / args.kind} to see where they stopped", file=sys.stderr)
+        print(f"error: {len(failed)} run(s) failed: {' '.join(r['number'] + ':' + r['kind'] for r in failed)}", file=sys.stderr)
+        print(f"fix: open the executed notebooks under {out_dir} to see where they stopped", file=sys.stderr)
         return 1
     return 0
 

@@ -1,8 +1,5 @@
-"""The notebooks' helper package on the host: offline loaders, smoke data with signal, the runner."""
+"""The notebooks' helper package on the host: offline loaders and smoke data with signal."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -144,58 +141,3 @@ def test_ice_cream_series_follows_the_rule():
 def test_one_hot():
     """one_hot gives float rows with a single 1 at each label."""
     assert data.one_hot([0, 2], 3).tolist() == [[1, 0, 0], [0, 0, 1]]
-
-
-def write_course(folder, sources):
-    (folder / "notebooks").mkdir(parents=True)
-    lines = []
-    for number, text in sources.items():
-        (folder / "notebooks" / f"{number}-n.py").write_text(text)
-        lines += ["[[notebooks]]", f'number = "{number}"', 'slug = "n"', 'title = "t"', "day = 1", f'source = "notebooks/{number}-n.py"', ""]
-    (folder / "course.toml").write_text("\n".join(lines))
-    return folder / "course.toml"
-
-
-GOOD = '''# %% tags=["parameters"] smoke={"N": 2}
-N = 100
-
-# %%
-### BEGIN SOLUTION  set total to the sum of range(N)
-total = sum(range(N))
-### END SOLUTION
-assert total == N * (N - 1) // 2
-'''
-CRASH_EARLY = GOOD.replace("# %%\n### BEGIN", "# %%\n1 / 0\n\n# %%\n### BEGIN")
-
-
-def runner(*args):
-    return subprocess.run([sys.executable, "-m", "dlab_course.run", *args], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "PYTHONPATH": str(ROOT / "lab")})
-
-
-def test_runner_reports_each_notebook_and_fails_on_an_error(tmp_path):
-    """The runner injects smoke values, reports one line per notebook, and exits 1 when one fails."""
-    manifest = write_course(tmp_path / "course", {"01": GOOD, "02": CRASH_EARLY})
-    result = runner("--smoke", "--manifest", str(manifest), "--out", str(tmp_path / "out"))
-    assert result.returncode == 1
-    lines = [l for l in result.stdout.splitlines() if l.startswith(("ok", "FAIL"))]
-    assert lines[0].startswith("ok   01") and lines[1].startswith("FAIL 02") and "ZeroDivisionError" in lines[1]
-    assert "N = 2" in (tmp_path / "out" / "solutions" / "01-n.ipynb").read_text()
-    assert result.stderr.splitlines()[-2:][0].startswith("error: ") and result.stderr.splitlines()[-1].startswith("fix: ")
-
-
-def test_runner_accepts_an_exercise_only_when_it_stops_at_a_stub(tmp_path):
-    """An exercise passes when it stops at its stub, and fails when it crashes before reaching it."""
-    manifest = write_course(tmp_path / "course", {"01": GOOD, "02": CRASH_EARLY})
-    result = runner("--smoke", "--kind", "exercises", "--manifest", str(manifest), "--out", str(tmp_path / "out"))
-    lines = [l for l in result.stdout.splitlines() if l.startswith(("ok", "FAIL"))]
-    assert "stopped at a stub: NotImplementedError: Exercise: set total to the sum of range(N)" in lines[0]
-    assert lines[1].startswith("FAIL 02") and "failed before reaching a stub" in lines[1]
-
-
-def test_runner_refuses_an_unknown_notebook(tmp_path):
-    """Asking for a notebook the manifest does not list exits 2 with error and fix lines."""
-    manifest = write_course(tmp_path / "course", {"01": GOOD})
-    result = runner("--manifest", str(manifest), "--out", str(tmp_path / "out"), "42")
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: no notebook numbered 42") and "\nfix: " in result.stderr
