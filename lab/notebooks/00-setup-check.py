@@ -11,9 +11,10 @@
 # exercise notebooks they raise `NotImplementedError` until you do. The matching
 # solution notebook sits next to it in `course/solutions/`.
 
-# %% tags=["parameters"] smoke={"MATRIX_SIZE": 256, "REPEATS": 3}
+# %% tags=["parameters"] smoke={"MATRIX_SIZE": 256, "REPEATS": 3} untrained={"CHECK_BITS": 4}
 MATRIX_SIZE = 2048  # side n of the two random n x n matrices we multiply
 REPEATS = 10  # timed multiplications per device
+CHECK_BITS = 10  # the check must accept inputs rounded to this many mantissa bits (10: a TF32 GPU)
 
 # %% [markdown]
 # ## 1. Versions
@@ -128,55 +129,132 @@ print("KERAS_HOME writable:", keras_home_writable)
 #
 # **Your turn:** compute the product `c` of the two TensorFlow matrices `a` and `b`
 # (not element-wise: the matrix product).
+#
+# <details><summary>Hint</summary>
+#
+# TensorFlow's function for it is `tf.matmul`; Python's `@` operator between two
+# tensors does the same.
+#
+# </details>
 
 # %%
 keras.utils.set_random_seed(0)
 a = tf.random.normal((MATRIX_SIZE, MATRIX_SIZE))
 b = tf.random.normal((MATRIX_SIZE, MATRIX_SIZE))
 
-### BEGIN SOLUTION  multiply the matrices a and b with tf.matmul (or the @ operator)
+### BEGIN SOLUTION  the matrix product of a and b (not the element-wise one)
 c = tf.matmul(a, b)
 ### END SOLUTION
 
 print(c.shape, c.dtype, "computed on", c.device)
 
 # %% [markdown]
-# Is it right? NumPy computes the same product independently. Single-precision
-# floats carry about 7 significant digits, so we compare with a tolerance that
-# grows with the size of the sum.
+# Is it right? NumPy computes the same product independently, on the CPU. We
+# measure the largest difference, divided by $\sqrt n$: each entry is a sum of
+# $n$ products, and the rounding errors of a sum grow like the square root of
+# its length, so this measure stays comparable across sizes.
 
 # %%
 expected = a.numpy() @ b.numpy()
-error = np.max(np.abs(c.numpy() - expected)) / np.sqrt(MATRIX_SIZE)
+
+
+def product_error(product):
+    """Largest difference to NumPy's product, per sqrt(n)."""
+    return float(np.max(np.abs(np.asarray(product) - expected)) / np.sqrt(MATRIX_SIZE))
+
+
+error = product_error(c)
 print(f"largest difference to NumPy, per sqrt(n): {error:.2e}")
+
+# %% [markdown]
+# ### How close is close enough? TensorFloat-32
+#
+# A `float32` number keeps 24 significant bits (23 stored after the leading 1),
+# about 7 decimal digits, so on a CPU the difference above is around $10^{-6}$.
+#
+# GPUs since NVIDIA's Ampere generation (A100, H100, RTX 30 and 40 series)
+# multiply `float32` matrices on their *tensor cores* in **TensorFloat-32**
+# (TF32) by default: each input is rounded to 10 mantissa bits (about 3 decimal
+# digits) before it is multiplied, while the sums stay in `float32`. That makes
+# the product several times faster and does not hurt training, whose gradients
+# are noisy anyway; but the result now differs from NumPy's in the third or
+# fourth digit. A check built for `float32` would call every modern GPU broken.
+# (`tf.config.experimental.enable_tensor_float_32_execution(False)` turns TF32
+# off, when a computation needs every digit.)
+#
+# We can watch what TF32 does on any machine, by rounding the inputs ourselves
+# and multiplying on the CPU:
+
+# %%
+def keep_mantissa_bits(x, bits):
+    """float32 values rounded to `bits` mantissa bits (23 keeps them as they are; TF32 keeps 10)."""
+    raw = np.asarray(x, dtype=np.float32).view(np.uint32)
+    dropped = 23 - bits
+    half = np.uint32((1 << dropped) >> 1)  # half of the last kept bit: round to nearest
+    mask = np.uint32((0xFFFFFFFF << dropped) & 0xFFFFFFFF)
+    return ((raw + half) & mask).view(np.float32)
+
+
+with tf.device("/CPU:0"):
+    rounded_errors = {bits: product_error(tf.matmul(keep_mantissa_bits(a, bits), keep_mantissa_bits(b, bits)))
+                      for bits in sorted({23, 10, 7, CHECK_BITS}, reverse=True)}
+for bits, value in rounded_errors.items():
+    name = {23: "float32", 10: "TF32", 7: "bfloat16"}.get(bits, "")
+    print(f"inputs with {bits:2d} mantissa bits {name:9s} error {value:.2e}")
+rounded_error = rounded_errors[CHECK_BITS]
+
+# %% [markdown]
+# So our tolerance is $10^{-2}$: a hundred times above float32's error, a few
+# times above TF32's, and far below what a product that is really wrong gives
+# (a broken driver or card produces errors of 1 and more). The checks at the end
+# also make sure that a TF32 product passes.
+#
+# **What do you see, and why?** Compare the errors for 23, 10 and 7 bits.
+#
+# <details><summary>Answer</summary>
+#
+# The error grows by about 2 for every bit dropped: from 10 to 7 bits it is about
+# $2^3 = 8$ times larger. Each bit halves the rounding step of every input, and
+# the error of the product is the sum of these rounding errors. From 23 to 10
+# bits it grows by much less than $2^{13}$, because with all 23 bits the error
+# we see is not the rounding of the inputs but the rounding of the sums, which
+# TF32 keeps in float32. (On small matrices it can even be 0: TensorFlow and
+# NumPy then add the same numbers in the same order.)
+#
+# </details>
+
+# %%
+TOLERANCE = 1e-2
+print(f"the product on {c.device.split('device:')[-1]}: error {error:.2e}, tolerance {TOLERANCE}")
 
 # %% [markdown]
 # ## 5. How fast is each device?
 #
-# We time `REPEATS` multiplications on every device. The first call also pays for
-# setting things up, so it is a warm-up and not timed. `.numpy()` waits until the
-# result is really there: TensorFlow may run a GPU asynchronously.
+# We time `REPEATS` multiplications of `a` and `b` on every device, and check the
+# last product of each device too. The first call also pays for setting things
+# up, so it is a warm-up and not timed. `.numpy()` waits until the result is
+# really there: TensorFlow may run a GPU asynchronously.
 
 
 # %%
-def gflops(device, n, repeats):
-    """Billions of floating-point operations per second of an n x n matmul on `device`."""
+def gflops(device, repeats):
+    """Billions of floating-point operations per second of the product a @ b on `device`."""
     with tf.device(device):
-        x = tf.random.normal((n, n))
-        y = tf.random.normal((n, n))
+        x, y = tf.identity(a), tf.identity(b)  # copies on the device
         tf.matmul(x, y).numpy()  # warm-up
         start = time.perf_counter()
         for _ in range(repeats):
             z = tf.matmul(x, y)
-        z.numpy()
+        z = z.numpy()
         seconds = time.perf_counter() - start
-    return 2 * n**3 * repeats / seconds / 1e9
+    return 2 * MATRIX_SIZE**3 * repeats / seconds / 1e9, product_error(z)
 
 
 devices = ["/CPU:0"] + [f"/GPU:{i}" for i in range(len(gpus))]
-speed = {device: gflops(device, MATRIX_SIZE, REPEATS) for device in devices}
-for device, value in speed.items():
-    print(f"{device}: {value:8.1f} GFLOP/s")
+speed, device_error = {}, {}
+for device in devices:
+    speed[device], device_error[device] = gflops(device, REPEATS)
+    print(f"{device}: {speed[device]:8.1f} GFLOP/s, error {device_error[device]:.2e}")
 
 fig, ax = plt.subplots(figsize=(5, 1 + 0.5 * len(speed)))
 ax.barh(list(speed), list(speed.values()), color="tab:blue")
@@ -190,6 +268,8 @@ plt.show()
 # - Double `MATRIX_SIZE`: the time should grow about eight-fold ($2n^3$).
 # - Use `tf.float16` matrices (`tf.random.normal(..., dtype=tf.float16)`): fast on
 #   GPUs with tensor cores, often slower on a CPU.
+# - Set `CHECK_BITS = 7` (bfloat16's precision) and then 4: from how many bits on
+#   would the check fail a GPU?
 # - On a GPU machine, start the lab with `dlab up --gpus all` and run this notebook
 #   again; compare the bars.
 #
@@ -202,8 +282,11 @@ assert sys.version_info >= (3, 10), f"Python {platform.python_version()} is too 
 assert tf.__version__.startswith("2."), f"TensorFlow {tf.__version__}: the course needs TensorFlow 2"
 assert keras.__version__.startswith("3."), f"Keras {keras.__version__}: the course needs Keras 3"
 assert c.shape == (MATRIX_SIZE, MATRIX_SIZE), f"the product has shape {c.shape}"
-assert error < 1e-4, f"the product differs from NumPy's by {error:.2e}"
-assert all(value > 0 for value in speed.values()), "a device did not finish the timing"
+assert error < TOLERANCE, f"the product differs from NumPy's by {error:.2e}, more than {TOLERANCE}"
+for device, value in device_error.items():
+    assert value < TOLERANCE, f"{device} computes a wrong product: error {value:.2e}, more than {TOLERANCE}"
+assert rounded_error < TOLERANCE, (f"inputs rounded to {CHECK_BITS} mantissa bits give an error of {rounded_error:.2e}: "
+                                   f"a GPU that rounds like that fails the tolerance {TOLERANCE}")
 assert keras_home_writable, f"KERAS_HOME={keras_home} is not writable: Keras would try the network"
 print("All checks passed: the lab is ready.")
 if os.environ.get("DLAB_FLAVOR") == "cuda" and not gpus:
