@@ -15,7 +15,11 @@
 #
 # **Goal.** Turn a folder tree of image files into one compact HDF5 file with
 # a training, a validation and a test split, and read it back in batches.
-# This is how the faces set of notebooks 09–11 was made.
+# The faces set of notebooks 09–11 was made with the same steps when the lab
+# image was built (`dlab_course/assets.py` reads the Labeled Faces in the Wild
+# photos straight from their archive with OpenCV, crops and resizes them, and
+# writes them with h5py). Only its split is simpler: LFW holds no near-duplicate
+# photos, so each person's photos are split at random there.
 #
 # Image data sets usually arrive as thousands of files in one folder per class:
 #
@@ -36,13 +40,14 @@
 # 4. **write** the arrays into an HDF5 file with h5py, one image at a time;
 # 5. **read back** in batches, without loading the whole file.
 
-# %% tags=["parameters"] smoke={"MAX_PER_PERSON": 8, "BATCH_SIZE": 16}
+# %% tags=["parameters"] smoke={"MAX_PER_PERSON": 8, "BATCH_SIZE": 16} untrained={"SPLIT_BY": "file"}
 IMAGE_DIR = ""         # a tree IMAGE_DIR/<class>/<photo>_<variant>.jpg; empty: make one from the course faces
 WORK_DIR = "dp-work"   # where the made-up tree and the HDF5 file are written
 SIZE = 64              # every image is resized to SIZE x SIZE pixels
 MAX_PER_PERSON = 0     # 0: every photo; N: at most N photos per person (quick runs)
 VAL_FRACTION = 0.15    # share of the groups for validation
 TEST_FRACTION = 0.15   # share of the groups for the test set
+SPLIT_BY = "group"     # "file": split the files at random instead, and see what the checks say
 BATCH_SIZE = 64
 SEED = 0
 
@@ -157,11 +162,19 @@ plt.show()
 #
 # **Exercise.** Complete `load_image`: read the file, check it, convert to RGB
 # and resize to `size x size`.
+#
+# <details><summary>Hint</summary>
+#
+# `cv2.imread(str(path), cv2.IMREAD_COLOR)` gives an array or `None`; raise an
+# `OSError` naming the path when it is `None`. Then `cv2.cvtColor(..., cv2.COLOR_BGR2RGB)`
+# and `cv2.resize(..., (size, size), interpolation=cv2.INTER_AREA)`.
+#
+# </details>
 
 # %%
 def load_image(path, size):
     """Read an image file as a uint8 RGB array of shape [size, size, 3]."""
-    ### BEGIN SOLUTION  cv2.imread, raise an error when it returns None, cv2.cvtColor BGR->RGB, cv2.resize with INTER_AREA
+    ### BEGIN SOLUTION  read the file, stop with an error when reading failed, put the colour channels in RGB order, shrink it
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise OSError(f"cannot read image {path}")
@@ -200,12 +213,22 @@ assert img.shape == (SIZE, SIZE, 3) and img.dtype == np.uint8
 #
 # **Exercise.** Complete `split_by_group` so that it returns three index arrays
 # (rows of `table`) for training, validation and test.
+#
+# <details><summary>Hint</summary>
+#
+# `GroupShuffleSplit(n_splits=1, test_size=test_fraction, random_state=seed)` has a
+# method `.split(X, groups=groups)`; `next(...)` of it gives two arrays of row
+# numbers, the rest and the test rows. Split the rest the same way, with
+# `groups[rest]`: its row numbers then count within `rest`, so map them back with
+# `rest[...]`. Of the rest, the validation share is `val_fraction / (1 - test_fraction)`.
+#
+# </details>
 
 # %%
 def split_by_group(table, val_fraction, test_fraction, seed=0):
     """Return (train, val, test) row indices of table; no group is in two of them."""
     groups = table["group"].to_numpy()
-    ### BEGIN SOLUTION  GroupShuffleSplit(n_splits=1, test_size=..., random_state=seed).split(X, groups=groups), twice
+    ### BEGIN SOLUTION  first set the test groups apart, then the validation groups from what is left
     outer = GroupShuffleSplit(n_splits=1, test_size=test_fraction, random_state=seed)
     rest, test = next(outer.split(table, groups=groups))
     inner = GroupShuffleSplit(n_splits=1, test_size=val_fraction / (1 - test_fraction), random_state=seed)
@@ -215,8 +238,8 @@ def split_by_group(table, val_fraction, test_fraction, seed=0):
     return train, val, test
 
 
-splits = dict(zip(["train", "val", "test"], split_by_group(files, VAL_FRACTION, TEST_FRACTION, SEED)))
-for split, rows in splits.items():
+by_group = dict(zip(["train", "val", "test"], split_by_group(files, VAL_FRACTION, TEST_FRACTION, SEED)))
+for split, rows in by_group.items():
     print(f"{split:5s} {len(rows):5d} files  {files['group'].iloc[rows].nunique():5d} groups")
 
 
@@ -230,11 +253,33 @@ def leaked_groups(table, train_rows, test_rows):
     return len(set(table["group"].iloc[train_rows]) & set(table["group"].iloc[test_rows]))
 
 
-shuffled = rng.permutation(len(files))
-n_test = len(splits["test"])
-naive_test, naive_train = shuffled[:n_test], shuffled[n_test:]
-print("naive split of files:  ", leaked_groups(files, naive_train, naive_test), "test groups also in training")
-print("split by group:        ", leaked_groups(files, splits["train"], splits["test"]), "test groups also in training")
+def split_at_random(table, val_fraction, test_fraction, seed=0):
+    """Return (train, val, test) row indices of a random split of the files, groups ignored."""
+    order = np.random.default_rng(seed).permutation(len(table))
+    n_test, n_val = round(test_fraction * len(table)), round(val_fraction * len(table))
+    return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
+
+
+at_random = dict(zip(["train", "val", "test"], split_at_random(files, VAL_FRACTION, TEST_FRACTION, SEED)))
+for name, chosen in (("random split of files:", at_random), ("split by group:", by_group)):
+    print(f"{name:23s}{leaked_groups(files, chosen['train'], chosen['test']):4d} of "
+          f"{files['group'].iloc[chosen['test']].nunique()} test groups also in training")
+splits = by_group if SPLIT_BY == "group" else at_random
+print("the HDF5 file gets the split by", SPLIT_BY)
+
+# %% [markdown]
+# **What do you see, and why?** How many test groups leak with the random split,
+# and what would that do to a test score?
+#
+# <details><summary>Answer</summary>
+#
+# Most of them. Each photo has two files; when one of them is drawn for the test
+# set, the other lands in training with a probability of about 70 %, the training
+# share. A network that has seen `00017_a.jpg` recognises `00017_b.jpg` without
+# knowing anything about faces in general, so the test score would be too good:
+# it would measure memory, not generalisation. The split by group leaks nothing.
+#
+# </details>
 
 # %% [markdown]
 # ## 4. Write the HDF5 file
@@ -262,6 +307,14 @@ print("split by group:        ", leaked_groups(files, splits["train"], splits["t
 # SIZE x SIZE x 3), `y_<split>` (integer labels) and `names`.
 #
 # **Exercise.** Inside the loop, fill `x` and `y` for one split from the files.
+#
+# <details><summary>Hint</summary>
+#
+# `enumerate(rows)` gives the slot `i` in the split and the row of `table`; the
+# file is `table["path"].iloc[row]`, read by `load_image` of section 2 into `x[i]`.
+# The labels can go in all at once: `y[:] = ...` with the label column at `rows`.
+#
+# </details>
 
 # %%
 def write_h5(path, table, splits, names, size):
@@ -274,7 +327,7 @@ def write_h5(path, table, splits, names, size):
             x = f.create_dataset(f"x_{split}", shape=(n, size, size, 3), dtype="uint8",
                                  chunks=(1, size, size, 3), compression="gzip")
             y = f.create_dataset(f"y_{split}", shape=(n,), dtype="int64")
-            ### BEGIN SOLUTION  for each (i, row) write load_image(path, size) into x[i] and the label into y[i]
+            ### BEGIN SOLUTION  each image of the split into its own slot, read as in section 2; then the labels
             for i, row in enumerate(rows):
                 x[i] = load_image(table["path"].iloc[row], size)
             y[:] = table["label"].to_numpy()[rows]
@@ -310,6 +363,14 @@ with h5py.File(h5_path, "r") as f:
 #
 # **Exercise.** Complete `batches`: a generator that yields `(x, y)` for one
 # split, each image exactly once per pass.
+#
+# <details><summary>Hint</summary>
+#
+# `x[start:start + batch_size]` reads one slice from the file (the last one may be
+# shorter), and the same slice of `y` its labels. When shuffling, draw one order
+# with `local.permutation(len(labels))` and apply it to both. `yield` the pair.
+#
+# </details>
 
 # %%
 def batches(path, split, batch_size, shuffle=True, seed=0):
@@ -321,7 +382,7 @@ def batches(path, split, batch_size, shuffle=True, seed=0):
         if shuffle:
             starts = local.permutation(starts)
         for start in starts:
-            ### BEGIN SOLUTION  read the slice [start, start + batch_size) of x and y; with shuffle, permute inside the batch too
+            ### BEGIN SOLUTION  one contiguous slice of images and labels; when shuffling, the same new order for both
             xb, yb = x[start:start + batch_size], y[start:start + batch_size]
             if shuffle:
                 inside = local.permutation(len(yb))
@@ -429,7 +490,8 @@ print("all checks passed")
 #   size and reading speed.
 # * Try `chunks=(64, SIZE, SIZE, 3)`: reading sorted random indices now touches
 #   many more bytes than it uses. When is that a good trade?
-# * Split the files naively, train notebook 09's network on both files, and
-#   compare the test scores. Which one would you believe?
+# * Set `SPLIT_BY = "file"` and run everything again: which check fails? Then
+#   train notebook 09's network on both files and compare the test scores.
+#   Which one would you believe?
 # * Keep the aspect ratio: pad the shorter side (`cv2.copyMakeBorder`) before
 #   resizing instead of stretching the image.

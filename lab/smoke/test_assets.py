@@ -27,7 +27,7 @@ def test_course_assets_present():
         missing = missing_assets(json.load(f))
     if not missing:
         return
-    message = (f"missing assets: {', '.join(missing)} (the notebooks that need them fall back to smoke data); "
+    message = (f"missing assets: {', '.join(missing)} (the notebooks that need them stop with AssetMissing, naming the asset); "
                "rebuild the image where the network reaches the asset URLs")
     if os.environ.get("DLAB_REQUIRE_ASSETS") == "1":
         pytest.fail(message)
