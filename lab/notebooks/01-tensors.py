@@ -13,9 +13,10 @@
 #
 # a $1\times 2$ matrix times a $2 \times 1$ matrix: $10 \cdot (3\cdot 2 + 3 \cdot 2) = 120$.
 
-# %% tags=["parameters"] smoke={"N_REPEATS": 20}
+# %% tags=["parameters"] smoke={"N_REPEATS": 20} untrained={"A": [[3.0, 4.0]]}
 N_REPEATS = 200  # calls per timing in the eager-vs-graph race
 LOGDIR = "logs/01-tensors"  # where TensorBoard finds the graph
+A = [[3.0, 3.0]]  # the running example's a; the checks at the end expect this one
 
 # %%
 import time
@@ -39,7 +40,7 @@ keras.utils.set_random_seed(1)
 # *broadcast*), `@` is the matrix product (inner sizes must agree).
 
 # %%
-a = np.array([[3.0, 3.0]])
+a = np.array(A)
 b = np.array([[2.0, 2.0]])
 print("a:", a.shape, a.dtype, "ndim", a.ndim)
 print("element-wise a * b =", a * b)
@@ -61,7 +62,7 @@ result_numpy = 10 * a @ b.T
 # NumPy arrays go into TensorFlow operations and `.numpy()` brings a tensor back.
 
 # %%
-a_tf = tf.constant([[3.0, 3.0]])
+a_tf = tf.constant(A)
 b_tf = tf.constant(b, dtype=tf.float32)
 print(a_tf)
 print("shape", a_tf.shape, "dtype", a_tf.dtype, "device", a_tf.device)
@@ -78,11 +79,18 @@ except tf.errors.InvalidArgumentError as error:
 
 # %% [markdown]
 # **Your turn:** compute $10 \cdot a\, b^\top$ with TensorFlow operations on `a_tf`
-# and `b_tf`, as a tensor named `result`. `tf.matmul` has arguments
-# `transpose_a` and `transpose_b`; `tf.transpose` works too.
+# and `b_tf`, as a tensor named `result`.
+#
+# <details><summary>Hint</summary>
+#
+# `tf.matmul(x, y)` is the matrix product; its argument `transpose_b=True`
+# multiplies by the transpose of `y` instead (`tf.transpose(y)` works too). A
+# tensor times a Python number multiplies every element.
+#
+# </details>
 
 # %%
-### BEGIN SOLUTION  tf.matmul with transpose_b=True, then multiply by 10
+### BEGIN SOLUTION  ten times the matrix product of a_tf with b_tf turned on its side
 result = 10 * tf.matmul(a_tf, b_tf, transpose_b=True)
 ### END SOLUTION
 print(result)
@@ -101,6 +109,17 @@ print(result)
 # the graph and runs on every call.
 #
 # **Your turn:** complete `ten_a_bt(x, y)` so that it returns $10 \cdot x\, y^\top$.
+#
+# **Before you run it:** how many times will "tracing with" be printed for the two
+# calls below, and how many times "running the graph"?
+#
+# <details><summary>Answer</summary>
+#
+# "tracing with" once: both calls pass tensors of shape `(1, 2)` and dtype
+# `float32`, so the second call reuses the graph of the first. "running the graph"
+# twice: `tf.print` is an operation in the graph, so it runs on every call.
+#
+# </details>
 
 
 # %%

@@ -13,7 +13,7 @@
 #
 # $$ \mathrm{MSE}(a, b) = \frac{1}{N} \sum_{i=1}^{N} \left( a x_i + b - y_i \right)^2 . $$
 
-# %% tags=["parameters"] smoke={"STEPS": 100, "EPOCHS": 100, "MAX_MSE": 100.0}
+# %% tags=["parameters"] smoke={"STEPS": 100, "EPOCHS": 100} untrained={"LEARNING_RATE": 0.0, "STEPS": 5, "EPOCHS": 5}
 N_POINTS = 50  # points in the data set
 SEED = 0  # seed of the random data: change it for another data set
 LEARNING_RATE = 0.02  # step size of gradient descent
@@ -128,6 +128,15 @@ display(widgets.VBox([slope_slider, intercept_slider, loss_readout, picture]))
 #
 # **Your turn:** complete one training step. Compute the loss inside the tape,
 # ask the tape for the gradients, and move each variable with `assign_sub`.
+#
+# <details><summary>Hint</summary>
+#
+# Open the tape with `with tf.GradientTape() as tape:` and compute `loss` inside
+# it, as the MSE above but with TensorFlow operations (`tf.reduce_mean`).
+# `tape.gradient(loss, [a, b])` then returns both derivatives at once, and
+# `a.assign_sub(LEARNING_RATE * ...)` moves `a` against its own.
+#
+# </details>
 
 # %%
 a = tf.Variable(0.0)
@@ -136,7 +145,7 @@ x_tf, y_tf = tf.constant(x), tf.constant(y)
 
 
 def train_step():
-    ### BEGIN SOLUTION  compute `loss` (the MSE, with tf.reduce_mean) inside `with tf.GradientTape() as tape:`, then tape.gradient(loss, [a, b]), then a.assign_sub(LEARNING_RATE * gradient of a), same for b
+    ### BEGIN SOLUTION  record the loss on a tape, ask it for the two derivatives, step each variable against its own
     with tf.GradientTape() as tape:
         loss = tf.reduce_mean((a * x_tf + b - y_tf) ** 2)
     grad_a, grad_b = tape.gradient(loss, [a, b])
@@ -155,11 +164,18 @@ final_mse = mse(a.numpy(), b.numpy())
 print(f"after {STEPS} steps: a = {a.numpy():.3f}, b = {b.numpy():.3f}, MSE = {final_mse:.2f}")
 
 # %% [markdown]
+# **What do you see, and why?** Look at the loss curve and at the path of the
+# parameters on the loss landscape below: which of the two is found first?
+#
+# <details><summary>Answer</summary>
+#
 # The loss falls fast at first, then slowly: the slope is found within a few
 # steps, the intercept takes much longer. On the loss landscape you see why: the
 # loss is steep in $a$ and flat in $b$, so the path first moves almost only in
 # $a$, then creeps along the flat floor of the valley in $b$. One learning rate
 # has to suit both directions, and the steep one sets the limit.
+#
+# </details>
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))

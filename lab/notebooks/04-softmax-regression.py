@@ -12,7 +12,7 @@
 # 3. MNIST: flatten, scale, one-hot encode, and fit a softmax regression in Keras.
 # 4. Look inside: the model's weights are ten pictures, one per digit.
 
-# %% tags=["parameters"] smoke={"N_TRAIN": 2000, "N_VAL": 300, "EPOCHS": 6, "MIN_ACCURACY": 0.6}
+# %% tags=["parameters"] smoke={"N_TRAIN": 2000, "N_VAL": 300, "EPOCHS": 6, "MIN_ACCURACY": 0.6} untrained={"SHUFFLE_LABELS": true, "EPOCHS": 2}
 N_TRAIN = 55_000  # training images (the older course used 4 000)
 N_VAL = 5_000  # validation images, held out from the end of the training set
 EPOCHS = 10
@@ -20,6 +20,7 @@ BATCH_SIZE = 128
 LEARNING_RATE = 0.5  # plain stochastic gradient descent
 SEED = 42
 MIN_ACCURACY = 0.90  # the older course reached 0.885
+SHUFFLE_LABELS = False  # True: train on labels shuffled among the images (nothing left to learn)
 
 # %%
 import keras
@@ -61,10 +62,18 @@ print("logits z =", z)
 # %% [markdown]
 # **Exercise.** Write `softmax(z)` for a batch of logits of shape `(N, K)`:
 # one row of probabilities per example. Subtract each row's maximum first.
+#
+# <details><summary>Hint</summary>
+#
+# `z.max(axis=-1, keepdims=True)` has shape `(N, 1)`, so `z - ...` subtracts each
+# row's own maximum (broadcasting). `np.exp` works element by element; divide by
+# the row sums, taken the same way with `keepdims=True`.
+#
+# </details>
 
 # %%
 def softmax(z):
-    ### BEGIN SOLUTION  subtract the row maximum (axis=-1, keepdims=True), take np.exp, divide by the row sum
+    ### BEGIN SOLUTION  shift each row so its largest logit is 0, exponentiate, divide each row by its total
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
     ### END SOLUTION
@@ -91,10 +100,18 @@ assert np.allclose(softmax(z + 1000.0), p), "softmax must survive large logits"
 #
 # **Exercise.** Write `cross_entropy(y, p)` for one-hot labels `y` and
 # probabilities `p`, both of shape `(N, K)`.
+#
+# <details><summary>Hint</summary>
+#
+# `y * np.log(p)` is zero except at each example's true class;
+# `np.sum(..., axis=-1)` adds a row up. Take the mean of minus that over the
+# examples and return a `float`.
+#
+# </details>
 
 # %%
 def cross_entropy(y, p):
-    ### BEGIN SOLUTION  -sum(y * log(p)) over the classes, then the mean over the examples
+    ### BEGIN SOLUTION  per example, minus the log of the probability of its true class; then the average
     return float(np.mean(-np.sum(y * np.log(p), axis=-1)))
     ### END SOLUTION
 
@@ -121,6 +138,8 @@ n_val = min(N_VAL, len(x_train_all) // 5)
 n_train = min(N_TRAIN, len(x_train_all) - n_val)
 x_train_raw, y_train = x_train_all[:n_train], y_train_all[:n_train]
 x_val_raw, y_val = x_train_all[-n_val:], y_train_all[-n_val:]
+if SHUFFLE_LABELS:
+    y_train = np.random.default_rng(SEED).permutation(y_train)
 print(f"train {x_train_raw.shape}, validation {x_val_raw.shape}, test {x_test_raw.shape}, dtype {x_train_raw.dtype}")
 
 fig, axes = plt.subplots(1, 10, figsize=(12, 1.6))
@@ -138,10 +157,18 @@ plt.show()
 # **Exercise.** Write `prepare(images, labels)`: return the images flattened to
 # shape `(N, 784)`, as `float32` in $[0, 1]$, and the labels one-hot encoded to
 # shape `(N, 10)`.
+#
+# <details><summary>Hint</summary>
+#
+# `images.reshape(len(images), -1)` makes one row per image (`-1`: whatever length
+# is left); `.astype("float32") / 255` scales it. `keras.utils.to_categorical(labels, 10)`
+# one-hot encodes.
+#
+# </details>
 
 # %%
 def prepare(images, labels):
-    ### BEGIN SOLUTION  images.reshape(len(images), -1).astype("float32") / 255, and keras.utils.to_categorical(labels, 10)
+    ### BEGIN SOLUTION  each image as one row of pixels between 0 and 1; each label as a row of ten with a single 1
     x = images.reshape(len(images), -1).astype("float32") / 255.0
     y = keras.utils.to_categorical(labels, 10)
     return x, y
@@ -163,16 +190,29 @@ print("first label", y_train[0], "as one-hot", y_train_1hot[0])
 # with $W$ of shape $784 \times 10$. In Keras that is one `Dense` layer with a
 # softmax activation. It has $784 \cdot 10 + 10 = 7850$ parameters.
 #
-# The loss of a softmax regression is convex in $W$ and $b$: there is one
-# minimum, and starting from all-zero weights is fine (notebook 06 shows why
-# that fails for deeper networks). Zeros also keep the pixels that never see
-# ink at exactly 0, which makes the pictures in section 5 clean.
+# The loss of a softmax regression is *convex* in $W$ and $b$: every local
+# minimum is a global one, so gradient descent cannot get stuck in a bad one, and
+# starting from all-zero weights is fine (notebook 06 shows why that fails for
+# deeper networks). The minimum is not a single point, though: adding the same
+# vector to every column of $W$ adds the same number to every logit and changes
+# no probability, and on data that a linear model separates perfectly the loss
+# keeps falling as the weights grow, without ever reaching its lowest value.
+# Zeros also keep the pixels that never see ink at exactly 0, which makes the
+# pictures in section 5 clean.
 #
 # **Exercise.** Build `model` as a `keras.Sequential` with an `Input` of shape
 # `(784,)` and one `Dense` layer whose weights start at zero.
+#
+# <details><summary>Hint</summary>
+#
+# `keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros")` is
+# the whole model after `keras.Input(shape=(784,))`; `keras.Sequential` takes the
+# two in a list.
+#
+# </details>
 
 # %%
-### BEGIN SOLUTION  keras.Sequential with keras.Input(shape=(784,)) and keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros")
+### BEGIN SOLUTION  one layer from the pixels to the ten classes, with the softmax, its weights starting at zero
 model = keras.Sequential(
     [
         keras.Input(shape=(784,)),
@@ -223,6 +263,19 @@ plt.show()
 # Column $k$ of $W$ holds one weight per pixel: how much ink at that pixel
 # votes *for* digit $k$ (red) or *against* it (blue). Drawn as 28 × 28
 # pictures, the columns look like blurry templates of the digits.
+#
+# **What do you see, and why?** Look at the 0 and the 1: where is red, where blue?
+#
+# <details><summary>Answer</summary>
+#
+# The 0 has a red ring and a blue centre: ink on a ring votes for a 0, ink in the
+# middle against it (a 0 is empty there). The 1 is the opposite, a red vertical
+# bar with blue on either side. Each picture is a template that the image is
+# compared with, pixel by pixel: the logit of digit $k$ is the sum of the pixels
+# weighted by picture $k$. The border stays white: no digit ever has ink there, so
+# those weights never get a gradient and keep their starting value 0.
+#
+# </details>
 
 # %%
 weights, biases = model.layers[0].get_weights()
@@ -236,8 +289,19 @@ plt.show()
 
 # %% [markdown]
 # The confusion matrix counts, for each true digit (row), which digit the
-# model predicted (column). Off the diagonal are the mistakes: which pairs
-# does a linear model mix up?
+# model predicted (column). Off the diagonal are the mistakes.
+#
+# **What do you see, and why?** Which pairs does a linear model mix up most?
+#
+# <details><summary>Answer</summary>
+#
+# On the full data, typically 4 and 9, 3 and 5, 7 and 9, 2 and 8 (the exact pairs
+# vary from run to run). These digits share most of their ink: a 4 with a closed
+# top is a 9 in all but a few pixels. A linear model scores an image by one
+# template per digit, so it cannot say "this stroke matters only if that one is
+# missing"; the hidden layers of notebook 05 can.
+#
+# </details>
 
 # %%
 val_probs = model.predict(x_val, verbose=0)
@@ -277,8 +341,11 @@ print(f"validation accuracy {val_accuracy:.3f}, test accuracy {test_accuracy:.3f
 # - Swap `SGD` for `keras.optimizers.Adam(1e-3)`.
 # - A linear model stalls around 92 %. Notebook 05 adds hidden layers.
 
+# - Set `SHUFFLE_LABELS = True`: every training image gets the label of another one.
+#   What happens to the training loss, and to the validation accuracy?
+
 # %%
-assert np.allclose(val_probs.sum(axis=1), 1.0, atol=1e-4), "softmax outputs must sum to one"
-assert history.history["loss"][-1] < history.history["loss"][0], "the training loss must go down"
 assert val_accuracy >= MIN_ACCURACY, f"validation accuracy {val_accuracy:.3f} < {MIN_ACCURACY}"
 assert test_accuracy >= MIN_ACCURACY, f"test accuracy {test_accuracy:.3f} < {MIN_ACCURACY}"
+assert np.allclose(val_probs.sum(axis=1), 1.0, atol=1e-4), "softmax outputs must sum to one"
+assert history.history["loss"][-1] < history.history["loss"][0], "the training loss must go down"

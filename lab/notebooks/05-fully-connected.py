@@ -13,7 +13,7 @@
 # 3. The training loop.
 # 4. The same network in Keras: what `compile` and `fit` do for you.
 
-# %% tags=["parameters"] smoke={"N_TRAIN": 2000, "N_VAL": 300, "EPOCHS": 5, "MIN_ACCURACY": 0.6}
+# %% tags=["parameters"] smoke={"N_TRAIN": 2000, "N_VAL": 300, "EPOCHS": 5, "MIN_ACCURACY": 0.6} untrained={"SHUFFLE_LABELS": true, "EPOCHS": 1}
 N_TRAIN = 55_000  # training images
 N_VAL = 5_000  # validation images, held out from the end of the training set
 EPOCHS = 10
@@ -21,6 +21,7 @@ BATCH_SIZE = 128
 LEARNING_RATE = 0.1  # plain stochastic gradient descent, the same for both versions
 SEED = 42
 MIN_ACCURACY = 0.95  # the older course reached about 0.90
+SHUFFLE_LABELS = False  # True: train on labels shuffled among the images (nothing left to learn)
 
 # %%
 import keras
@@ -50,7 +51,10 @@ def prepare(images, labels):
     return x, keras.utils.to_categorical(labels, 10).astype("float32")
 
 
-x_train, y_train = prepare(x_train_all[:n_train], y_train_all[:n_train])
+train_labels = y_train_all[:n_train]
+if SHUFFLE_LABELS:
+    train_labels = np.random.default_rng(SEED).permutation(train_labels)
+x_train, y_train = prepare(x_train_all[:n_train], train_labels)
 x_val, y_val = prepare(x_train_all[-n_val:], y_train_all[-n_val:])
 x_test, y_test_1hot = prepare(x_test_raw, y_test)
 print(f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}")
@@ -89,10 +93,18 @@ print("parameters:", n_params)
 # **Exercise.** Write `forward(x)`: the two hidden layers with `tf.nn.relu`
 # and the output layer without activation. `x @ W` is a matrix product in
 # TensorFlow as in numpy.
+#
+# <details><summary>Hint</summary>
+#
+# `x @ W1 + b1` is the first layer before its activation; `tf.nn.relu(...)` of it
+# is `h1`. The second layer does the same to `h1` with `W2, b2`; the output layer
+# is `h2 @ W3 + b3`, returned as it is.
+#
+# </details>
 
 # %%
 def forward(x):
-    ### BEGIN SOLUTION  h1 = tf.nn.relu(x @ W1 + b1), then h2 likewise with W2, b2, and return the logits h2 @ W3 + b3
+    ### BEGIN SOLUTION  two hidden layers, each the ReLU of an affine map of its input, then the output layer's affine map alone
     h1 = tf.nn.relu(x @ W1 + b1)
     h2 = tf.nn.relu(h1 @ W2 + b2)
     return h2 @ W3 + b3
@@ -122,6 +134,15 @@ assert logits.shape == (5, 10)
 # take the gradients of the loss with respect to `params`, and update each
 # variable in place with `assign_sub`. `@tf.function` compiles the step into a
 # graph once, so the loop below runs fast.
+#
+# <details><summary>Hint</summary>
+#
+# As in notebook 02: inside `with tf.GradientTape() as tape:` compute
+# `loss = loss_fn(forward(x), y)`; `tape.gradient(loss, params)` gives one gradient
+# per variable, in the order of `params`; walk the two lists together with `zip`
+# and call `v.assign_sub(LEARNING_RATE * g)`.
+#
+# </details>
 
 # %%
 def loss_fn(logits, y):
@@ -130,7 +151,7 @@ def loss_fn(logits, y):
 
 @tf.function
 def train_step(x, y):
-    ### BEGIN SOLUTION  with tf.GradientTape() as tape: loss = loss_fn(forward(x), y); grads = tape.gradient(loss, params); then v.assign_sub(LEARNING_RATE * g) for each pair
+    ### BEGIN SOLUTION  record the loss of the network on a tape, ask it for the derivative of every parameter, step each against its own
     with tf.GradientTape() as tape:
         loss = loss_fn(forward(x), y)
     grads = tape.gradient(loss, params)
@@ -182,9 +203,17 @@ for epoch in range(1, EPOCHS + 1):
 # `(784,)`, two hidden `Dense` layers of 500 and 50 units with ReLU and
 # `kernel_initializer="he_normal"`, and an output `Dense` layer of 10 units
 # with a softmax.
+#
+# <details><summary>Hint</summary>
+#
+# `keras.layers.Dense(500, activation="relu", kernel_initializer="he_normal")` is
+# the first hidden layer; the list for `keras.Sequential` starts with
+# `keras.Input(shape=(784,))`.
+#
+# </details>
 
 # %%
-### BEGIN SOLUTION  keras.Sequential([keras.Input(shape=(784,)), Dense(500, "relu", kernel_initializer="he_normal"), Dense(50, ...), Dense(10, activation="softmax")])
+### BEGIN SOLUTION  the same three layers as by hand, with He's initialisation in the two hidden ones
 model = keras.Sequential(
     [
         keras.Input(shape=(784,)),
@@ -213,8 +242,20 @@ history = model.fit(
 )
 
 # %% [markdown]
-# Both versions follow the same recipe, so their curves should be close
-# (not identical: the random numbers differ).
+# Both versions follow the same recipe, so their curves should be close.
+#
+# **What do you see, and why?** Are the two curves the same? What differs between
+# the two versions?
+#
+# <details><summary>Answer</summary>
+#
+# Close, not identical. The recipe is the same (layers, loss, optimiser, learning
+# rate, batch size), but the random numbers are not: the starting weights are
+# drawn differently (our output layer is He-initialised, Keras' uses Glorot's
+# default), and Keras shuffles the batches in its own order. Each run is one draw;
+# what must agree is where they end up, not every step on the way.
+#
+# </details>
 
 # %%
 epochs = np.arange(1, EPOCHS + 1)
@@ -264,9 +305,21 @@ print(f"test accuracy: by hand {hand_test_accuracy:.3f}, Keras {test_accuracy:.3
 # - The network overfits after a while (training loss keeps falling,
 #   validation accuracy stalls). Notebook 06 collects the tricks against that.
 
+# - Set `SHUFFLE_LABELS = True`: each training image gets another one's label.
+#   Does the training loss still fall? What does validation accuracy do, and why?
+#
+# <details><summary>Answer</summary>
+#
+# The training loss still falls, slowly: a network with 400 000 weights can learn
+# 2 000 or even 55 000 arbitrary labels by heart. Validation accuracy stays at
+# chance, about 0.1: what it memorised says nothing about other images. A falling
+# training loss alone proves nothing; only held-out data shows learning.
+#
+# </details>
+
 # %%
-assert by_hand["loss"][-1] < by_hand["loss"][0], "the hand-written loop must lower the loss"
 assert by_hand["val_accuracy"][-1] >= MIN_ACCURACY, f"by hand: {by_hand['val_accuracy'][-1]:.3f} < {MIN_ACCURACY}"
 assert history.history["val_accuracy"][-1] >= MIN_ACCURACY, f"Keras: {history.history['val_accuracy'][-1]:.3f} < {MIN_ACCURACY}"
 assert test_accuracy >= MIN_ACCURACY, f"Keras test accuracy {test_accuracy:.3f} < {MIN_ACCURACY}"
 assert hand_test_accuracy >= MIN_ACCURACY, f"by hand test accuracy {hand_test_accuracy:.3f} < {MIN_ACCURACY}"
+assert by_hand["loss"][-1] < by_hand["loss"][0], "the hand-written loop must lower the loss"

@@ -14,7 +14,7 @@
 # Every variant writes its own TensorBoard run, so you can also compare them
 # in TensorBoard.
 
-# %% tags=["parameters"] smoke={"N_TRAIN": 2000, "N_VAL": 300, "HIDDEN_UNITS": 64, "EPOCHS": 4, "PATIENCE": 2, "LOG_DIR": "", "MIN_ACCURACY": 0.6}
+# %% tags=["parameters"] smoke={"N_TRAIN": 2000, "N_VAL": 300, "HIDDEN_UNITS": 64, "EPOCHS": 4, "PATIENCE": 2, "LOG_DIR": "", "MIN_ACCURACY": 0.6} untrained={"SHUFFLE_LABELS": true, "EPOCHS": 1}
 N_TRAIN = 55_000  # training images
 N_VAL = 5_000  # validation images, held out from the end of the training set
 HIDDEN_LAYERS = 3
@@ -27,6 +27,7 @@ LEARNING_RATE = 0.05  # SGD with momentum 0.9, the same for every variant
 LOG_DIR = "logs/06-tricks-of-the-trade"  # TensorBoard runs; empty: a temporary folder
 SEED = 42
 MIN_ACCURACY = 0.96  # for the best variant; the older course reached 0.92
+SHUFFLE_LABELS = False  # True: train on labels shuffled among the images (nothing left to learn)
 
 # %%
 import os
@@ -36,6 +37,7 @@ import time
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
+import tensorflow as tf
 
 from dlab_course import data
 
@@ -56,6 +58,8 @@ def flatten(images):
 
 
 x_train, y_train = flatten(x_train_all[:n_train]), y_train_all[:n_train]
+if SHUFFLE_LABELS:
+    y_train = np.random.default_rng(SEED).permutation(y_train)
 x_val, y_val = flatten(x_train_all[-n_val:]), y_train_all[-n_val:]
 x_test = flatten(x_test_raw)
 print(f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}")
@@ -86,7 +90,7 @@ print(f"train {x_train.shape}, validation {x_val.shape}, test {x_test.shape}")
 
 # %%
 def he_std(n_in):
-    ### BEGIN SOLUTION  the square root of 2 / n_in
+    ### BEGIN SOLUTION  He's standard deviation from the formula above
     return np.sqrt(2.0 / n_in)
     ### END SOLUTION
 
@@ -119,13 +123,27 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
+# **What do you see, and why?** Which initialisation keeps the scale, and what
+# happens to the other two over ten layers?
+#
+# <details><summary>Answer</summary>
+#
+# He's line stays flat. With $\sigma_w = 0.01$ each layer multiplies the scale by
+# about $0.01 \sqrt{256 / 2} \approx 0.11$, so after ten layers the signal is
+# $10^{-9}$ of where it started; with $0.2$ the factor is about 2.3 and it
+# explodes by a factor of thousands. (The first layer has 784 inputs, not 256,
+# so it starts a little off the line.) A network whose signal vanishes gets
+# gradients that vanish too, and learns nothing.
+#
+# </details>
+#
 # ## 2. Sigmoid vs ReLU
 #
 # Backpropagation multiplies the gradient, layer after layer, by the
 # derivative of the activation. The sigmoid's derivative
 # $\sigma'(a) = \sigma(a)\,(1 - \sigma(a))$ is at most $1/4$, and close to 0
 # wherever the unit saturates; so each sigmoid layer shrinks the gradient by
-# a factor of 4 or more, and the first layers of a deep sigmoid network
+# a factor of 4 or more, and in a deep sigmoid network the first layers
 # hardly learn. The ReLU's derivative is exactly 1 wherever the unit is
 # active: the gradient passes through unchanged.
 
@@ -142,6 +160,50 @@ ax_d.set(title="derivative: what the gradient is multiplied by", xlabel="a")
 for ax in (ax_f, ax_d):
     ax.legend()
 plt.show()
+
+# %% [markdown]
+# Here is that shrinking, measured: the size of the gradient of the loss with
+# respect to each layer's weights, for one batch, in a freshly initialised
+# network of ten hidden layers (sigmoid with Glorot's initialisation, ReLU with
+# He's).
+
+# %%
+def gradient_scales(activation, init, depth=10):
+    """RMS of the loss gradient for each hidden layer's kernel, first layer first, before any training."""
+    keras.utils.set_random_seed(SEED)
+    deep = keras.Sequential([keras.Input(shape=(784,))]
+                            + [keras.layers.Dense(WIDTH, activation=activation, kernel_initializer=init) for _ in range(depth)]
+                            + [keras.layers.Dense(10, activation="softmax")])
+    with tf.GradientTape() as tape:
+        loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y_train[:256], deep(x_train[:256])))
+    gradients = tape.gradient(loss, [layer.kernel for layer in deep.layers[:-1]])
+    return [float(np.sqrt(np.mean(np.square(g)))) for g in gradients]
+
+
+gradient_scale = {"sigmoid": gradient_scales("sigmoid", "glorot_uniform"), "relu": gradient_scales("relu", "he_normal")}
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for name, values in gradient_scale.items():
+    ax.semilogy(range(1, DEPTH + 1), values, "o-", label=name)
+ax.set(xlabel="hidden layer", ylabel="RMS of the weight gradient (log scale)", title="ten layers, before training")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# **What do you see, and why?**
+#
+# <details><summary>Answer</summary>
+#
+# In the sigmoid network the gradient shrinks by a factor of about 4 to 5 with
+# every layer from the output down: the first layer's gradient is about a
+# million times smaller than the last one's, so with one learning rate for all
+# layers the first ones hardly move. In the ReLU network with He's
+# initialisation every layer gets a gradient of the same size.
+#
+# The networks we train below have only `HIDDEN_LAYERS` = 3 hidden layers, and
+# SGD with momentum makes up for part of the loss of scale: there the sigmoid
+# network still learns, only more slowly at first. Try `HIDDEN_LAYERS = 8`.
+#
+# </details>
 
 # %% [markdown]
 # ## 3. Dropout and batch normalisation
@@ -176,6 +238,15 @@ print("inference: ", keras.ops.convert_to_numpy(dropout(ones, training=False)))
 # then `Dropout` if `dropout > 0`. Use `make_initializer(init)` for each
 # `Dense` layer: an initializer object must not be shared between layers, or
 # they all start with the same weights.
+#
+# <details><summary>Hint</summary>
+#
+# `model.add(...)` appends a layer. The linear part is
+# `keras.layers.Dense(HIDDEN_UNITS, kernel_initializer=make_initializer(init), use_bias=not batch_norm)`;
+# then, each only when asked, `keras.layers.BatchNormalization()`, then always
+# `keras.layers.Activation(activation)`, then `keras.layers.Dropout(dropout)`.
+#
+# </details>
 
 # %%
 def make_initializer(init):
@@ -188,7 +259,7 @@ def make_initializer(init):
 def build_model(activation="relu", init="he_normal", dropout=0.0, batch_norm=False):
     model = keras.Sequential([keras.Input(shape=(784,))])
     for _ in range(HIDDEN_LAYERS):
-        ### BEGIN SOLUTION  model.add(Dense(HIDDEN_UNITS, kernel_initializer=make_initializer(init), use_bias=not batch_norm)); then BatchNormalization() if batch_norm; Activation(activation); Dropout(dropout) if dropout > 0
+        ### BEGIN SOLUTION  the linear part, batch norm when asked, the activation, then dropout when asked
         model.add(keras.layers.Dense(HIDDEN_UNITS, kernel_initializer=make_initializer(init), use_bias=not batch_norm))
         if batch_norm:
             model.add(keras.layers.BatchNormalization())
@@ -259,6 +330,21 @@ for name, options in VARIANTS.items():
 # The curves tell the story. Look at the first epochs (initialisation,
 # activation) and at the gap between training and validation loss
 # (overfitting, which dropout narrows).
+#
+# **What do you see, and why?** Which variant starts slowest? Which one has the
+# largest gap between training and validation loss?
+#
+# <details><summary>Answer</summary>
+#
+# On the full data: the network with the tiny initialisation starts slowest,
+# because its signal and gradients first have to grow out of the $10^{-9}$ scale
+# seen in section 1 (momentum eventually gets it going). The sigmoid network
+# starts more slowly than the ReLU one. The plain ReLU network has the largest
+# gap: its training loss keeps falling while the validation loss turns up, which
+# is overfitting; dropout narrows the gap, and batch norm learns fastest in the
+# first epochs. On the small smoke data the curves are too short to show all of this.
+#
+# </details>
 
 # %%
 def kept_accuracy(h):
@@ -325,10 +411,14 @@ print(f"chosen variant: {chosen}; test accuracy {test_accuracy:.4f} (older cours
 #   network climb while its training loss keeps falling.
 
 # %%
-assert scales["He"][-1] / scales["He"][0] > 0.1 and scales["He"][-1] / scales["He"][0] < 10, "He keeps the scale"
-assert scales["too small: 0.01"][-1] < 1e-3 * scales["too small: 0.01"][0], "a tiny init makes the signal vanish"
-for name, h in histories.items():
-    assert len(h["loss"]) <= EPOCHS, name
-    assert os.listdir(os.path.join(RUN_DIR, name, "train")), f"no TensorBoard events for {name}"
 assert max(best_accuracy) >= MIN_ACCURACY, f"best validation accuracy {max(best_accuracy):.3f} < {MIN_ACCURACY}"
 assert test_accuracy >= MIN_ACCURACY, f"test accuracy {test_accuracy:.3f} < {MIN_ACCURACY}"
+assert scales["He"][-1] / scales["He"][0] > 0.1 and scales["He"][-1] / scales["He"][0] < 10, "He keeps the scale"
+assert scales["too small: 0.01"][-1] < 1e-3 * scales["too small: 0.01"][0], "a tiny init makes the signal vanish"
+sigmoid_drop = gradient_scale["sigmoid"][0] / gradient_scale["sigmoid"][-1]
+relu_drop = gradient_scale["relu"][0] / gradient_scale["relu"][-1]
+assert sigmoid_drop < 1e-3 < 0.1 < relu_drop, f"first/last layer gradient: sigmoid {sigmoid_drop:.1e}, ReLU {relu_drop:.1e}"
+for name, h in histories.items():
+    kept_loss = models[name].evaluate(x_val, y_val, batch_size=BATCH_SIZE, verbose=0)[0]
+    assert np.isclose(kept_loss, min(h["val_loss"]), rtol=1e-3), f"{name}: early stopping did not keep its best epoch"
+    assert os.listdir(os.path.join(RUN_DIR, name, "train")), f"no TensorBoard events for {name}"

@@ -14,7 +14,7 @@
 # 3. The same CNN trained on raw and on standardised pixels.
 # 4. What the first layer learned.
 
-# %% tags=["parameters"] smoke={"N_TRAIN": 2000, "N_VAL": 300, "FILTERS": 8, "EPOCHS": 3, "MIN_ACCURACY": 0.6}
+# %% tags=["parameters"] smoke={"N_TRAIN": 2000, "N_VAL": 300, "FILTERS": 8, "EPOCHS": 3, "MIN_ACCURACY": 0.6} untrained={"SHUFFLE_LABELS": true, "EPOCHS": 1}
 N_TRAIN = 55_000  # training images
 N_VAL = 5_000  # validation images, held out from the end of the training set
 FILTERS = 32  # filters in the convolutional layer
@@ -23,6 +23,7 @@ BATCH_SIZE = 128
 LEARNING_RATE = 0.1  # plain SGD, the same for both inputs
 SEED = 42
 MIN_ACCURACY = 0.96  # on standardised input; the older course reached 0.91 (0.59 on raw)
+SHUFFLE_LABELS = False  # True: train on labels shuffled among the images (nothing left to learn)
 
 # %%
 import keras
@@ -42,6 +43,8 @@ x_train_raw = x_train_all[:n_train, :, :, None].astype("float32")
 x_val_raw = x_train_all[-n_val:, :, :, None].astype("float32")
 x_test_raw = x_test_u8[:, :, :, None].astype("float32")
 y_train, y_val = y_train_all[:n_train], y_train_all[-n_val:]
+if SHUFFLE_LABELS:
+    y_train = np.random.default_rng(SEED).permutation(y_train)
 print(f"train {x_train_raw.shape}, validation {x_val_raw.shape}, test {x_test_raw.shape}")
 
 # %% [markdown]
@@ -59,13 +62,21 @@ print(f"train {x_train_raw.shape}, validation {x_val_raw.shape}, test {x_test_ra
 #
 # **Exercise.** Complete `convolve(image, kernel)` with two loops over the
 # output positions.
+#
+# <details><summary>Hint</summary>
+#
+# Loop `i` over `range(out.shape[0])` and `j` over `range(out.shape[1])`. The patch
+# under the kernel is `image[i:i + kh, j:j + kw]`; `np.sum(patch * kernel)` is
+# `out[i, j]`.
+#
+# </details>
 
 # %%
 def convolve(image, kernel):
     """'Valid' 2-D convolution (no padding, stride 1), as deep-learning libraries define it."""
     kh, kw = kernel.shape
     out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1), dtype="float32")
-    ### BEGIN SOLUTION  for each output position (i, j): out[i, j] = np.sum(image[i:i + kh, j:j + kw] * kernel)
+    ### BEGIN SOLUTION  at every output position, the weighted sum of the pixels under the kernel
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
             out[i, j] = np.sum(image[i : i + kh, j : j + kw] * kernel)
@@ -122,9 +133,17 @@ print("convolve() agrees with tf.nn.conv2d")
 #
 # **Exercise.** Compute `mean` and `std` (one number each) from `x_train_raw`,
 # and standardise the three sets.
+#
+# <details><summary>Hint</summary>
+#
+# `x_train_raw.mean()` and `x_train_raw.std()` are over all pixels of all images.
+# Then `x_train`, `x_val` and `x_test` are `(raw - mean) / std`, each from its own
+# raw set.
+#
+# </details>
 
 # %%
-### BEGIN SOLUTION  mean = x_train_raw.mean(), std = x_train_raw.std(); then (x - mean) / std for the train, validation and test sets
+### BEGIN SOLUTION  one mean and one spread, from the training pixels only, applied to all three sets
 mean, std = x_train_raw.mean(), x_train_raw.std()
 x_train = (x_train_raw - mean) / std
 x_val = (x_val_raw - mean) / std
@@ -156,10 +175,18 @@ plt.show()
 # | Flatten + Dense, 10 | 10 | $(144 \cdot$ `FILTERS` $+ 1) \cdot 10$ |
 #
 # **Exercise.** Write `build_cnn()` as a `keras.Sequential` following the table.
+#
+# <details><summary>Hint</summary>
+#
+# `keras.Input(shape=(28, 28, 1))`, then `keras.layers.Conv2D(FILTERS, 5, activation="relu")`,
+# `keras.layers.MaxPooling2D(2)`, `keras.layers.Flatten()` and
+# `keras.layers.Dense(10, activation="softmax")`, in one list.
+#
+# </details>
 
 # %%
 def build_cnn():
-    ### BEGIN SOLUTION  keras.Sequential: Input((28, 28, 1)), Conv2D(FILTERS, 5, activation="relu"), MaxPooling2D(2), Flatten(), Dense(10, activation="softmax")
+    ### BEGIN SOLUTION  the rows of the table in order, as one model
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
@@ -217,11 +244,20 @@ for ax in (ax_loss, ax_acc):
 plt.show()
 
 # %% [markdown]
+# **What do you see, and why?** Same network, same start, same learning rate:
+# why does one of the two runs fail?
+#
+# <details><summary>Answer</summary>
+#
 # On raw pixels the first updates are enormous. Typically they push every
 # ReLU of the convolutional layer into its flat negative half, where the
 # gradient is zero: the units are *dead*, and the network answers the same
-# digit for every image, at chance level, however long it trains. Count the
-# filters that never fire on the validation images, and the distinct answers:
+# digit for every image, at chance level, however long it trains.
+#
+# </details>
+#
+# Count the filters that never fire on the validation images, and the distinct
+# answers:
 
 # %%
 def never_firing(model, x):
@@ -272,7 +308,7 @@ plt.show()
 # - Notebook 08 stacks more convolutional layers.
 
 # %%
-assert std_history["loss"][-1] < std_history["loss"][0], "the loss on standardised input must go down"
 assert std_history["val_accuracy"][-1] >= MIN_ACCURACY, f"validation accuracy {std_history['val_accuracy'][-1]:.3f} < {MIN_ACCURACY}"
 assert std_test >= MIN_ACCURACY, f"test accuracy {std_test:.3f} < {MIN_ACCURACY}"
 assert std_test > raw_test, "standardised input should beat raw pixels with the same learning rate"
+assert std_history["loss"][-1] < std_history["loss"][0], "the loss on standardised input must go down"
