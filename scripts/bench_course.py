@@ -1,8 +1,10 @@
-"""`make bench` group `course`: the whole course in smoke mode inside the CPU container (target: 5 min).
+"""`make bench` group `course`: the smoke course inside the CPU container, as the execution tests run it (target: 5 min).
 
-One network-less container of dlab:<version>-cpu per run: make the smoke data, then run every
-solution notebook with `python -m dlab_course.run --smoke`. Both steps are timed; the target is on
-the notebooks, the smoke data is reported beside it.
+One network-less container of dlab:<version>-cpu per run: make the smoke data, run every notebook with
+`python -m dlab_course.run --smoke --kind check --jobs 2` (each solution to the end and every stub
+checked, two kernels at a time), then the untrained runs (`--kind untrained`). Each step is timed; the
+target is on the check run. The floor beside it: one bare `import tensorflow, keras` in the same
+container, which every kernel pays once.
 """
 
 import json
@@ -14,22 +16,35 @@ from bench import figure
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 300.0
+JOBS = 2
+RUN = f"KERAS_HOME=/tmp/smoke/keras DLAB_DATA=/tmp/smoke/data python -m dlab_course.run --smoke --jobs {JOBS}"
 SCRIPT = (
-    "set -e; t0=$(date +%s.%N); python -m dlab_course.smoke_data /tmp/smoke >/dev/null 2>&1; t1=$(date +%s.%N); "
-    "KERAS_HOME=/tmp/smoke/keras DLAB_DATA=/tmp/smoke/data python -m dlab_course.run --smoke --out /tmp/run "
-    ">/tmp/run.log 2>&1 || true; t2=$(date +%s.%N); "
-    "echo \"TIMES $t0 $t1 $t2\"; echo RESULTS; cat /tmp/run/results.json"
+    "set -e; now() { date +%s.%N; }; t0=$(now); python -c 'import tensorflow, keras' 2>/dev/null; t1=$(now); "
+    "python -m dlab_course.smoke_data /tmp/smoke >/dev/null 2>&1; t2=$(now); "
+    f"{RUN} --kind check --out /tmp/check >/tmp/check.log 2>&1 || true; t3=$(now); "
+    f"{RUN} --kind untrained --out /tmp/untrained >/tmp/untrained.log 2>&1 || true; t4=$(now); "
+    "echo \"TIMES $t0 $t1 $t2 $t3 $t4\"; echo RESULTS; cat /tmp/check/results.json; echo RESULTS; cat /tmp/untrained/results.json"
 )
 
 
 def one_run(ref):
+    """(seconds of: TF import, smoke data, check run, untrained run), and the two result lists."""
     result = subprocess.run(["docker", "run", "--rm", "--network", "none", ref, "bash", "-c", SCRIPT],
-                            capture_output=True, text=True, timeout=1800)
-    if result.returncode != 0 or "RESULTS" not in result.stdout:
+                            capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0 or result.stdout.count("RESULTS") != 2:
         raise RuntimeError(f"the smoke course did not run: {result.stderr.strip()[-500:]}")
-    head, _, body = result.stdout.partition("RESULTS")
-    t0, t1, t2 = (float(v) for v in head.split("TIMES")[1].split())
-    return t1 - t0, t2 - t1, json.loads(body)
+    head, check, untrained = result.stdout.split("RESULTS")
+    t = [float(v) for v in head.split("TIMES")[1].split()]
+    return [b - a for a, b in zip(t, t[1:])], json.loads(check), json.loads(untrained)
+
+
+def note(results, what):
+    failed = sorted({r["number"] for r in results if not r["ok"]})
+    slowest = sorted(results, key=lambda r: -r["seconds"])[:4]
+    text = f"{len(results)} notebooks, {what}"
+    if failed:
+        text += f"; FAILED: {' '.join(failed)}"
+    return text + "; slowest: " + ", ".join(f"{r['number']} {r['seconds']:.0f}s" for r in slowest)
 
 
 def rows(runs):
@@ -40,16 +55,15 @@ def rows(runs):
     if subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode != 0:
         return [{"name": "whole course, smoke mode", "median": None, "unit": "s", "target": TARGET_S,
                  "met": None, "note": f"{ref} not built"}]
-    data_times, course_times, failed, slowest = [], [], set(), []
+    times, check, untrained = [], [], []
     for _ in range(runs):
-        data_s, course_s, results = one_run(ref)
-        data_times.append(data_s)
-        course_times.append(course_s)
-        failed |= {r["number"] for r in results if not r["ok"]}
-        slowest = sorted(results, key=lambda r: -r["seconds"])[:3]
-    note = "cpu container, --network none"
-    if failed:
-        note += f"; FAILED: {' '.join(sorted(failed))}"
-    note += "; slowest: " + ", ".join(f"{r['number']} {r['seconds']:.0f}s" for r in slowest)
-    return [figure("whole course, smoke mode (18 notebooks)", course_times, "s", TARGET_S, note),
-            figure("smoke data made in the container", data_times, "s", None, "dlab_course.smoke_data")]
+        seconds, check, untrained = one_run(ref)
+        times.append(seconds)
+    column = list(zip(*times))
+    return [
+        figure("whole course, smoke mode (solutions + every stub)", column[2], "s", TARGET_S,
+               note(check, f"--kind check --jobs {JOBS}, cpu container, --network none")),
+        figure("untrained runs (each final assert fails)", column[3], "s", None, note(untrained, f"--kind untrained --jobs {JOBS}")),
+        figure("floor: import tensorflow, keras (each kernel pays it)", column[0], "s", None, "same container, one process"),
+        figure("smoke data made in the container", column[1], "s", None, "dlab_course.smoke_data"),
+    ]

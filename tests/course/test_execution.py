@@ -1,4 +1,8 @@
-"""Execution: every notebook runs inside the CPU image, smoke mode, no network, on smoke data made in the container."""
+"""Execution: every notebook runs inside the CPU image, smoke mode, no network, on smoke data made in the container.
+
+The selected notebooks run once, two kernels at a time (`dlab_course.run --kind check --kind untrained
+--jobs 2`); each test below reads its notebook's result.
+"""
 
 import json
 from pathlib import Path
@@ -11,6 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 COURSE = render.load_manifest(ROOT / "lab" / "course.toml")
 NUMBERS = [e["number"] for e in COURSE["notebooks"]]
 SMOKE_ENV = {"KERAS_HOME": "/tmp/smoke/keras", "DLAB_DATA": "/tmp/smoke/data"}
+JOBS = 2  # the CI machine's cores
+# Notebooks whose owners have not yet given them `untrained` values (see /work/COURSE-MECHANISMS.md).
+UNTRAINED_PENDING = {"09", "10", "11", "12", "13", "14", "15", "16"}
+UNTRAINED = [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="no untrained values yet"))
+             if n in UNTRAINED_PENDING else n for n in NUMBERS]
 
 
 @pytest.fixture(scope="module")
@@ -27,19 +36,26 @@ def lab(docker_client, cpu_image):
         container.remove(force=True)
 
 
-def run_notebook(container, number, kind):
-    """Run one notebook with the image's runner; returns (exit code, output, its result record)."""
-    out = f"/tmp/runs/{kind}/{number}"
-    code, output = container.exec_run(
-        ["python", "-m", "dlab_course.run", "--smoke", "--kind", kind, "--out", out, number], environment=SMOKE_ENV,
-    )
-    text = output.decode(errors="replace")
-    _, raw = container.exec_run(["cat", f"{out}/results.json"])
+def selected(request):
+    """The notebook numbers that this module's parametrized tests will run in this session."""
+    numbers = {item.callspec.params["number"] for item in request.session.items
+               if item.module is request.module and hasattr(item, "callspec")}
+    return sorted(numbers, key=NUMBERS.index)
+
+
+@pytest.fixture(scope="module")
+def course(lab, request):
+    """{(number, kind): result record} of one parallel run of the selected notebooks in the container."""
+    numbers = selected(request)
+    out = "/tmp/runs"
+    code, output = lab.exec_run(["python", "-m", "dlab_course.run", "--smoke", "--kind", "check", "--kind", "untrained",
+                                 "--jobs", str(JOBS), "--out", out, *numbers], environment=SMOKE_ENV)
+    _, raw = lab.exec_run(["cat", f"{out}/results.json"])
     try:
-        results = json.loads(raw)
+        records = json.loads(raw)
     except ValueError:
-        results = []
-    return code, text, (results[0] if results else {})
+        pytest.fail(f"the runner wrote no results (exit {code}):\n{output.decode(errors='replace')[-3000:]}")
+    return {(r["number"], r["kind"]): r for r in records}
 
 
 def test_image_ships_every_rendered_notebook(lab):
@@ -57,15 +73,22 @@ def test_network_is_really_cut(lab):
 
 
 @pytest.mark.parametrize("number", NUMBERS)
-def test_solution_runs_in_smoke_mode(lab, number):
+def test_solution_runs_in_smoke_mode(course, number):
     """The solution notebook runs top to bottom on smoke data, offline, and its own asserts pass."""
-    code, text, result = run_notebook(lab, number, "solutions")
-    assert code == 0 and result.get("ok"), f"{result.get('message', '')}\n{text[-3000:]}"
+    result = course[(number, "check")]
+    assert result.get("solution") == "ran to the end", result["message"]
 
 
 @pytest.mark.parametrize("number", NUMBERS)
-def test_exercise_stops_at_its_stub(lab, number):
-    """The exercise notebook runs until a stub and stops there with the stub's message, not with a crash."""
-    code, text, result = run_notebook(lab, number, "exercises")
-    assert code == 0 and result.get("ok"), f"{result.get('message', '')}\n{text[-3000:]}"
-    assert result["message"].startswith("stopped at a stub: NotImplementedError: Exercise: ")
+def test_every_stub_stops_with_its_message(course, number):
+    """Each region left alone as a stub (all others solved) stops the notebook with that stub's own message."""
+    result = course[(number, "check")]
+    assert result["ok"], result["message"]
+    assert "stubs stopped with their own message" in result["message"]
+
+
+@pytest.mark.parametrize("number", UNTRAINED)
+def test_untrained_run_fails_its_final_assert(course, number):
+    """With the notebook's `untrained` values (learning disabled, or a broken input) its final check fails, an AssertionError."""
+    result = course[(number, "untrained")]
+    assert result["ok"], result["message"]

@@ -8,13 +8,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from dlab_course import render
+
 ROOT = Path(__file__).resolve().parents[2]
+COURSE = render.load_manifest(ROOT / "lab" / "course.toml")
 
 
-def start_and_wait(docker_client, image, work):
+def start_and_wait(docker_client, image, work, environment=None):
     """Run the image's entrypoint on the work folder (it seeds, then runs `true`); returns its log."""
     container = docker_client.containers.run(
-        image, command=["true"], detach=True, network_mode="none",
+        image, command=["true"], detach=True, network_mode="none", environment=environment or {},
         volumes={str(work): {"bind": "/home/jovyan/work", "mode": "rw"}},
     )
     try:
@@ -58,6 +61,15 @@ def test_first_start_seeds_exercises_and_solutions(docker_client, cpu_image, wor
     solutions = sorted(p.name for p in (work / "course" / "solutions").glob("*.ipynb"))
     assert exercises and exercises == solutions
     nbformat.validate(nbformat.read(work / "course" / "solutions" / solutions[0], as_version=4))
+
+
+def test_no_solutions_seeds_the_exercises_only(docker_client, cpu_image, work):
+    """With DLAB_SOLUTIONS=0 (a graded class) the work folder gets every exercise and no solution."""
+    start_and_wait(docker_client, cpu_image, work, {"DLAB_SOLUTIONS": "0"})
+    exercises = sorted(p.name for p in (work / "course" / "exercises").glob("*.ipynb"))
+    assert len(exercises) == len(COURSE["notebooks"])
+    assert not (work / "course" / "solutions").exists()
+    assert not list(work.rglob("*solution*")), "a solution reached the work folder"
 
 
 def test_upgrade_keeps_edits_and_adds_new_notebooks(docker_client, cpu_image, work):
