@@ -336,7 +336,7 @@ for name, options in VARIANTS.items():
 #
 # <details><summary>Answer</summary>
 #
-# On the full data: the network with the tiny initialisation starts slowest,
+# Typically, on the full data: the network with the tiny initialisation starts slowest,
 # because its signal and gradients first have to grow out of the $10^{-9}$ scale
 # seen in section 1 (momentum eventually gets it going). The sigmoid network
 # starts more slowly than the ReLU one. The plain ReLU network has the largest
