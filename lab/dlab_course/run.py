@@ -10,6 +10,7 @@ The notebooks are rendered from their sources (lab/notebooks in the repository,
   exercises   the exercise stops at a stub with that stub's NotImplementedError
   check       one kernel: the solution runs to the end, and before each cell with solution
               regions every region, left alone as a stub, stops the run with its own message
+              (so the lines before a stub, and the cells up to where it fires, run twice)
   untrained   smoke values plus the `untrained` ones (learning disabled): the notebook runs
               until its last code cell, and that cell fails with an AssertionError
 """
