@@ -267,3 +267,18 @@ def test_exercise_variant_stubs_one_region_and_keeps_the_others_solved():
     assert (first, second) == ("Exercise: first", "Exercise: second")
     assert one.splitlines() == ["x = 1", "# YOUR CODE HERE", "raise NotImplementedError('Exercise: first')", "z = y"]
     assert two.splitlines() == ["x = 1", "y = x", "# YOUR CODE HERE", "raise NotImplementedError('Exercise: second')"]
+
+
+@pytest.mark.parametrize("number", NUMBERS)
+def test_details_blocks_render_their_markdown(number):
+    """Each <details> block (hints, model answers) is closed, has a summary, and blank lines around its text."""
+    nb = render.render_source(source_path(number), "exercises", entry(number))
+    for index, cell in enumerate(c for c in nb.cells if c.cell_type == "markdown"):
+        lines = cell.source.splitlines()
+        opened = [i for i, line in enumerate(lines) if line.strip().startswith("<details>")]
+        closed = [i for i, line in enumerate(lines) if line.strip() == "</details>"]
+        assert len(opened) == len(closed), f"markdown cell {index}: {len(opened)} <details>, {len(closed)} </details>"
+        for start, end in zip(opened, closed):
+            assert "<summary>" in lines[start] and "</summary>" in lines[start], f"markdown cell {index}: no summary"
+            assert start < end and lines[start + 1] == "" and lines[end - 1] == "", \
+                f"markdown cell {index}: JupyterLab renders the text inside <details> only between blank lines"
