@@ -10,7 +10,7 @@ from . import cuda, engine, ui
 from .defaults import PORT, Label
 from .images import FLAVORS, default_image, version
 
-Status = Literal["ok", "fail", "warn", "skip"]
+Status = Literal["ok", "fail", "warn", "skip", "info"]
 
 
 @dataclass
@@ -87,7 +87,42 @@ def findings(facts, compose: str, port: int, version: str, refusal: str = "") ->
         add(f"port {port} free", "warn", "taken; `dlab up` will take the next free port", "or pass another with --port")
     else:
         add(f"port {port} free", "ok", "free on 127.0.0.1")
+    if facts.daemon == "ok":
+        out += safety_findings(facts)
     return out
+
+
+def safety_findings(facts) -> list[Finding]:
+    """How labs are kept apart and private on this engine, and what dlab does with proxy variables."""
+    from .isolation import network_name
+
+    out = [Finding("how labs run", "ok", engine_kind(facts))]
+    name = network_name()
+    if facts.engine_name == "podman":
+        out.append(Finding("labs kept apart", "info", "Podman: labs use its default network, not dlab's isolated one"))
+    elif facts.lab_network == "open":
+        out.append(Finding("labs kept apart", "fail", f"the network {name} lets containers reach each other",
+                           f"remove it while no container uses it (`docker network rm {name}`); `dlab up` makes it again"))
+    else:
+        made = "made by the first `dlab up`" if facts.lab_network == "absent" else "in place"
+        out.append(Finding("labs kept apart", "ok", f"network {name} with inter-container traffic off ({made})"))
+    if facts.proxies:
+        out.append(Finding("proxy variables", "info", f"{', '.join(facts.proxies)} set: dlab never sends its requests "
+                           "to labs on 127.0.0.1 through a proxy, whatever they say"))
+    else:
+        out.append(Finding("proxy variables", "skip", "none set (dlab ignores them for 127.0.0.1 anyway)"))
+    out.append(Finding("--public", "info", "a --public lab serves HTTPS; Docker's published ports bypass host firewalls "
+                       "such as ufw and firewalld"))
+    return out
+
+
+def engine_kind(facts) -> str:
+    if facts.engine_name == "podman":
+        return ("rootless Podman: labs run as you (--userns=keep-id), so work files stay yours" if facts.rootless
+                else "Podman: labs run as you, with no capabilities and no new privileges")
+    if facts.rootless:
+        return "rootless Docker: labs run as root inside, which is you on the host, so work files stay yours"
+    return "Docker: labs run as you (under sudo: who called sudo), with no capabilities and no new privileges"
 
 
 def disk_finding(facts, to_fetch: list[str]) -> Finding:
@@ -123,7 +158,11 @@ def image_finding(facts, flavor: str, version: str, needed: bool) -> Finding:
 def run(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
+    from .isolation import network_name
+    from .plan import check_port
     from .probe import probe_host
+
+    check_port(args.port)
 
     def compose_version() -> str:
         result = engine.run(["compose", "version", "--short"], check=False, timeout=20)
@@ -131,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         compose = pool.submit(compose_version) if engine.docker_cli() else None
-        facts = probe_host(image_refs=[default_image(f) for f in FLAVORS], port=args.port)
+        facts = probe_host(image_refs=[default_image(f) for f in FLAVORS], port=args.port, network=network_name())
         refusal = ""
         if facts.gpus and facts.daemon == "ok":
             from .act import gpus_refused

@@ -244,22 +244,38 @@ class Instance:
     image: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     token: str = ""
+    user: str = ""            # uid:gid it runs as
+    host_config: dict = field(default_factory=dict)  # limits, mounts, security options, as the engine says
 
     @property
     def is_dlab(self) -> bool:
         return Label.INSTANCE in self.labels
 
     @property
+    def lab_name(self) -> str:
+        """The name its owner gave it (the container's name also names the owner)."""
+        return self.labels.get(Label.INSTANCE, self.name)
+
+    @property
+    def owner(self) -> str:
+        """Whose lab it is: its owner label, or for a lab of an older dlab the uid it runs as."""
+        return self.labels.get(Label.OWNER) or self.user.split(":", 1)[0]
+
+    @property
     def port(self) -> int:
         return int(self.labels.get(Label.PORT, "0") or 0)
 
     @property
+    def scheme(self) -> str:
+        return self.labels.get(Label.SCHEME, "http")
+
+    @property
     def url(self) -> str:
-        return lab_url(self.port, self.token) if self.port else ""
+        return lab_url(self.port, self.token, scheme=self.scheme) if self.port else ""
 
 
-def lab_url(port: int, token: str, host: str = "127.0.0.1") -> str:
-    return f"http://{host}:{port}/lab" + (f"?token={token}" if token else "")
+def lab_url(port: int, token: str, host: str = "127.0.0.1", scheme: str = "http") -> str:
+    return f"{scheme}://{host}:{port}/lab" + (f"?token={token}" if token else "")
 
 
 def instance_from_inspect(data: dict) -> Instance:
@@ -267,7 +283,8 @@ def instance_from_inspect(data: dict) -> Instance:
     env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
     return Instance(name=data.get("Name", "").lstrip("/"), id=data.get("Id", "")[:12], state=state.get("Status", ""),
                     health=(state.get("Health") or {}).get("Status", ""), image=config.get("Image", ""),
-                    labels=config.get("Labels") or {}, token=env.get("JUPYTER_TOKEN", ""))
+                    labels=config.get("Labels") or {}, token=env.get("JUPYTER_TOKEN", ""), user=config.get("User") or "",
+                    host_config=data.get("HostConfig") or {})
 
 
 def inspect_containers(refs: Sequence[str]) -> list[Instance]:
@@ -283,11 +300,21 @@ def inspect_containers(refs: Sequence[str]) -> list[Instance]:
         return []
 
 
-def list_instances() -> list[Instance]:
-    ids = run(["ps", "-a", "-q", "--filter", f"label={Label.INSTANCE}"]).stdout.split()
-    return sorted(inspect_containers(ids), key=lambda i: i.name)
+def list_instances(owner: str | None = None, name: str | None = None) -> list[Instance]:
+    """The labs of `dlab up` (those of owner, named name, when given), by name."""
+    label = Label.INSTANCE + (f"={name}" if name is not None else "")
+    ids = run(["ps", "-a", "-q", "--filter", f"label={label}"]).stdout.split()
+    found = inspect_containers(ids)
+    return sorted((i for i in found if owner is None or i.owner == owner), key=lambda i: i.lab_name)
 
 
 def find_instance(name: str) -> Instance | None:
-    found = [i for i in inspect_containers([name]) if i.name == name]  # not an id prefix
+    """The container of that exact name (not an id prefix)."""
+    found = [i for i in inspect_containers([name]) if i.name == name]
     return found[0] if found else None
+
+
+def find_lab(name: str, owner: str, container: str) -> Instance | None:
+    """owner's lab `name`; else whatever holds its container name (a foreign container, another user's lab)."""
+    mine = list_instances(owner, name)
+    return mine[0] if mine else find_instance(container)

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from . import defaults, engine
+from . import defaults, engine, places
 
 GPU_QUERY = "index,name,uuid,memory.total,driver_version"
 WSL_NVIDIA_SMI = "/usr/lib/wsl/lib/nvidia-smi"
 TOOLKIT_TOOLS = ("nvidia-container-runtime-hook", "nvidia-container-runtime", "nvidia-ctk")
 Daemon = Literal["ok", "down", "denied", "no-cli"]
+Network = Literal["absent", "isolated", "open"]
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
 @dataclass
@@ -37,6 +39,9 @@ class Work:
     parent_exists: bool = True
     parent_writable: bool = True
     reachable: bool = True          # False: a folder above it does not let the caller through
+    dangling: str = ""              # a symlink to nothing: where it points
+    default: bool = False           # dlab chose it (no --work): its missing parents are made too
+    checkout: bool = False          # the default is an older dlab's ./work with files, kept in use
 
 
 @dataclass
@@ -48,6 +53,9 @@ class HostFacts:
     wsl: bool = False
     uid: int | None = 1000
     gid: int | None = 1000
+    sudo_uid: int | None = None        # under sudo: who called it (SUDO_UID, SUDO_GID)
+    sudo_gid: int | None = None
+    login: str = "student"             # the person's login name, in their labs' container names
     display: bool = False
     docker_cli: str | None = "/usr/bin/docker"
     daemon: Daemon = "ok"
@@ -56,6 +64,11 @@ class HostFacts:
     engine_arch: str = "x86_64"
     engine_version: str = ""
     engine_root: str = ""              # DockerRootDir, where images are stored
+    engine_name: str = "docker"        # docker | podman
+    rootless: bool = False             # the engine runs as an unprivileged user (rootless Docker, Podman)
+    engine_cpus: int = 0               # what the engine's containers can use (a VM's, on Docker Desktop)
+    engine_memory: int = 0
+    swap_limit: bool = False           # the engine can limit swap (--memory-swap)
     runtimes: tuple[str, ...] = ("runc",)
     cdi_gpu: bool = False              # a CDI spec names nvidia.com/gpu
     toolkit_tools: tuple[str, ...] = ()  # NVIDIA Container Toolkit programs on PATH
@@ -68,6 +81,14 @@ class HostFacts:
     busy_ports: tuple[int, ...] = ()
     work: Work | None = None
     gpu_refused: str = ""              # the engine's refusal, once a run with GPUs failed
+    lab_network: Network = "isolated"  # the network labs share, where they cannot reach each other
+    data: str = "/home/student/.local/share/dlab"  # the per-user data folder (places.data_home)
+    tls_problem: str = ""              # why --certfile/--keyfile cannot serve HTTPS
+    proxies: tuple[str, ...] = ()      # the proxy variables set (dlab ignores them for 127.0.0.1)
+
+    @property
+    def caller(self) -> places.Caller:
+        return places.Caller(self.uid, self.gid, self.sudo_uid, self.sudo_gid, self.login)
 
 
 def parse_nvidia_smi(text: str) -> tuple[tuple[Gpu, ...], str]:
@@ -84,11 +105,13 @@ def parse_nvidia_smi(text: str) -> tuple[tuple[Gpu, ...], str]:
 
 
 def parse_docker_info(data: dict) -> dict:
-    """The HostFacts fields that `docker info --format '{{json .}}'` gives."""
+    """The HostFacts fields that `docker info --format '{{json .}}'` gives (Podman's own CLI too)."""
     errors = data.get("ServerErrors") or []
     if errors:
         denied = engine.classify(" ".join(errors)).kind == "permission-denied"
         return {"daemon": "denied" if denied else "down", "daemon_error": errors[0]}
+    if isinstance(data.get("host"), dict) and "store" in data:
+        return parse_podman_info(data)
     return {
         "daemon": "ok",
         "engine_os": data.get("OperatingSystem", ""),
@@ -97,7 +120,32 @@ def parse_docker_info(data: dict) -> dict:
         "engine_root": data.get("DockerRootDir", ""),
         "runtimes": tuple(sorted((data.get("Runtimes") or {}).keys())),
         "cdi_gpu": any(_cdi_names_gpu(d) for d in data.get("CDISpecDirs") or ()),
+        "rootless": any("name=rootless" in option for option in data.get("SecurityOptions") or ()),
+        "engine_cpus": data.get("NCPU") or 0,
+        "engine_memory": data.get("MemTotal") or 0,
+        "swap_limit": bool(data.get("SwapLimit")),
     }
+
+
+def parse_podman_info(data: dict) -> dict:
+    """`podman info --format json`, which a docker command that is Podman's prints."""
+    host = data.get("host") or {}
+    return {
+        "daemon": "ok", "engine_name": "podman",
+        "engine_os": (host.get("distribution") or {}).get("distribution", ""),
+        "engine_arch": host.get("arch", ""), "engine_version": (data.get("version") or {}).get("Version", ""),
+        "engine_root": (data.get("store") or {}).get("graphRoot", ""),
+        "runtimes": tuple(sorted(filter(None, [(host.get("ociRuntime") or {}).get("name", "")]))),
+        "rootless": bool((host.get("security") or {}).get("rootless")),
+        "engine_cpus": host.get("cpus") or 0, "engine_memory": host.get("memTotal") or 0,
+        "swap_limit": host.get("cgroupVersion") == "v2",
+    }
+
+
+def engine_name(components: list) -> str:
+    """docker | podman, from `docker version`'s server components (the docker CLI on Podman's socket)."""
+    names = [str(c.get("Name", "")) for c in components or () if isinstance(c, dict)]
+    return "podman" if any("podman" in n.lower() for n in names) else "docker"
 
 
 def _cdi_names_gpu(folder: str) -> bool:
@@ -123,7 +171,27 @@ def probe_docker_info() -> dict:
         data = {}
     if result.returncode != 0 and not data.get("ServerErrors"):
         data = {"ServerErrors": [engine.first_line(result.stderr)]}
-    return parse_docker_info(data)
+    facts = parse_docker_info(data)
+    if facts["daemon"] == "ok" and "engine_name" not in facts:
+        version = engine.run(["version", "--format", "{{json .Server.Components}}"], check=False, timeout=30)
+        try:
+            facts["engine_name"] = engine_name(json.loads(version.stdout or "[]"))
+        except ValueError:
+            pass
+    return facts
+
+
+def probe_network(name: str) -> Network:
+    """Whether the labs' network exists, and keeps its containers from reaching each other."""
+    result = engine.run(["network", "inspect", name], check=False, timeout=30)
+    try:
+        found = json.loads(result.stdout or "[]") if result.returncode == 0 else []
+    except ValueError:
+        found = []
+    if not found:
+        return "absent"
+    options = found[0].get("Options") or found[0].get("options") or {}
+    return "isolated" if options.get("com.docker.network.bridge.enable_icc") == "false" else "open"
 
 
 def probe_nvidia_smi() -> dict:
@@ -149,7 +217,7 @@ def nvidia_smi_facts(path: str, returncode: int, output: str) -> dict:
     return {"nvidia_smi": path, "gpus": gpus, "driver": driver}
 
 
-def probe_work(path: str) -> Work:
+def probe_work(path: str, default: bool = False, checkout: bool = False) -> Work:
     path = os.path.abspath(os.path.expanduser(path))
     parent = os.path.dirname(path)
     try:
@@ -159,6 +227,7 @@ def probe_work(path: str) -> Work:
     except OSError:
         pass
     exists = os.path.lexists(path)
+    dangling = os.readlink(path) if os.path.islink(path) and not os.path.exists(path) else ""
     return Work(
         path=path,
         exists=exists,
@@ -166,7 +235,17 @@ def probe_work(path: str) -> Work:
         writable=exists and os.access(path, os.W_OK | os.X_OK),
         parent_exists=os.path.isdir(parent),
         parent_writable=os.access(parent, os.W_OK | os.X_OK),
+        dangling=dangling,
+        default=default,
+        checkout=checkout,
     )
+
+
+def probe_default_work(data: str) -> Work:
+    """No --work: an older dlab's ./work where it has files, else the work folder in the data folder."""
+    checkout = os.path.abspath(defaults.WORK)
+    path, kept = places.default_work(checkout, os.path.isdir(checkout) and places.has_files(checkout), data)
+    return probe_work(path, default=True, checkout=kept)
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -189,12 +268,22 @@ def busy_ports_from(port: int, host: str = "127.0.0.1") -> tuple[int, ...]:
 
 
 def http_get(address: str, path: str, method: str = "GET", headers: dict[str, str] | None = None,
-             timeout: float = 2.0) -> tuple[int, dict[str, str], bytes]:
-    """(status, headers, body) from http://address/path, asked directly, never through a proxy; status 0: no answer."""
+             timeout: float = 2.0, tls: bool = False) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) from http(s)://address/path, asked directly, never through a proxy; status 0: no answer.
+
+    With tls, the certificate is not checked: this is for our own labs on 127.0.0.1, often self-signed.
+    """
     import http.client
 
     host, _, port = address.rpartition(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    connection: http.client.HTTPConnection
+    if tls:
+        import ssl
+
+        connection = http.client.HTTPSConnection(host, int(port), timeout=timeout,
+                                                 context=ssl._create_unverified_context())
+    else:
+        connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
         connection.request(method, path, headers=headers or {})
         reply = connection.getresponse()
@@ -224,25 +313,39 @@ def has_display(system: str, wsl: bool) -> bool:
 
 
 def probe_host(image_refs: Sequence[str] = (), name: str | None = None, port: int | None = None,
-               public: bool = False, work: str | None = None) -> HostFacts:
-    """Ask the host and the engine, the slow questions at the same time."""
+               public: bool = False, work: str | None = None, network: str | None = None,
+               tls: tuple[str, str] | None = None) -> HostFacts:
+    """Ask the host and the engine, the slow questions at the same time.
+
+    work: the asked --work ("": dlab's default); name: the lab, looked up among the caller's; network: the
+    labs' network to look at; tls: a certificate and key to check.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     system = platform.system()
     wsl = system == "Linux" and is_wsl()
+    person = places.caller()
     facts = HostFacts(system=system, machine=platform.machine(), wsl=wsl, display=has_display(system, wsl),
-                      uid=os.getuid() if hasattr(os, "getuid") else None, gid=os.getgid() if hasattr(os, "getgid") else None,
-                      docker_cli=engine.docker_cli(), toolkit_tools=tuple(filter(shutil.which, TOOLKIT_TOOLS)), runtimes=())
-    with ThreadPoolExecutor(max_workers=4 + len(image_refs)) as pool:
+                      uid=person.uid, gid=person.gid, sudo_uid=person.sudo_uid, sudo_gid=person.sudo_gid,
+                      login=person.login, docker_cli=engine.docker_cli(),
+                      toolkit_tools=tuple(filter(shutil.which, TOOLKIT_TOOLS)), runtimes=(),
+                      data=places.user_data(person),
+                      proxies=tuple(v for v in os.environ if v.lower() in PROXY_VARIABLES and os.environ[v]))
+    with ThreadPoolExecutor(max_workers=5 + len(image_refs)) as pool:
         smi = pool.submit(probe_nvidia_smi)
         if facts.docker_cli:
             info = pool.submit(probe_docker_info)
             images = {ref: pool.submit(engine.inspect_image, ref) for ref in image_refs}
-            existing = pool.submit(engine.find_instance, name) if name else None
+            existing = pool.submit(engine.find_lab, name, person.owner, person.container(name)) if name else None
+            lab_network = pool.submit(probe_network, network) if network else None
         if work is not None:
-            facts.work = probe_work(work)
+            facts.work = probe_work(work) if work else probe_default_work(facts.data)
         if port is not None:
             facts.busy_ports = busy_ports_from(port, "0.0.0.0" if public else "127.0.0.1")
+        if tls is not None:
+            from .tls import pair_problem
+
+            facts.tls_problem = pair_problem(*tls)
         if facts.docker_cli:
             for key, value in info.result().items():
                 setattr(facts, key, value)
@@ -250,6 +353,7 @@ def probe_host(image_refs: Sequence[str] = (), name: str | None = None, port: in
                 found = {ref: future.result() for ref, future in images.items()}
                 facts.images = {ref: image for ref, image in found.items() if image is not None}
                 facts.existing = existing.result() if existing else None
+                facts.lab_network = lab_network.result() if lab_network else facts.lab_network
         else:
             facts.daemon = "no-cli"
         for key, value in smi.result().items():

@@ -14,15 +14,19 @@ from .defaults import CONTAINER_PORT
 
 @dataclass(frozen=True)
 class Mount:
-    source: str
+    source: str                    # a host path (bind), or a volume's name
     target: str
     readonly: bool = False
+    volume: bool = False           # a named volume, created on first use with labels
+    labels: dict[str, str] = field(default_factory=dict)
 
     def arg(self) -> str:
         spec = f"source={self.source}"
         if "," in spec or '"' in spec:  # --mount is CSV: quote a source with commas or quotes in it
             spec = '"' + spec.replace('"', '""') + '"'
-        return f"type=bind,{spec},target={self.target}" + (",readonly" if self.readonly else "")
+        kind = "volume" if self.volume else "bind"
+        extra = "".join(f",volume-label={k}={v}" for k, v in self.labels.items()) if self.volume else ""
+        return f"type={kind},{spec},target={self.target}" + (",readonly" if self.readonly else "") + extra
 
 
 @dataclass(frozen=True)
@@ -50,18 +54,20 @@ class RunSpec:
     entrypoint: str = ""
     security: Sequence[str] = ()               # --security-opt values, e.g. no-new-privileges
     cap_drop: Sequence[str] = ()
-    resources: dict[str, str] = field(default_factory=dict)  # memory, cpus, pids-limit, shm-size
+    cap_add: Sequence[str] = ()
+    userns: str = ""                           # keep-id: Podman maps the caller's uid into the container
+    resources: dict[str, str] = field(default_factory=dict)  # memory, memory-swap, cpus, pids-limit, shm-size
 
     def argv(self) -> list[str]:
         args = ["run"] + (["-d"] if self.detach else []) + (["--rm"] if self.remove else [])
-        for flag, value in (("--name", self.name), ("--user", self.user), ("--network", self.network),
-                            ("--entrypoint", self.entrypoint)):
+        for flag, value in (("--name", self.name), ("--user", self.user), ("--userns", self.userns),
+                            ("--network", self.network), ("--entrypoint", self.entrypoint)):
             args += [flag, value] if value else []
         for flag, values in (("--group-add", self.groups), ("--label", [f"{k}={v}" for k, v in self.labels.items()]),
                              ("-e", list(self.env)),
                              ("-p", [f"{p.host_ip}:{p.host_port}:{p.container_port}" for p in self.ports]),
                              ("--mount", [m.arg() for m in self.mounts]), ("--security-opt", self.security),
-                             ("--cap-drop", self.cap_drop)):
+                             ("--cap-drop", self.cap_drop), ("--cap-add", self.cap_add)):
             for value in values:
                 args += [flag, value]
         args += [f"--{flag}={value}" for flag, value in self.resources.items()]

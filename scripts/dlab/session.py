@@ -13,6 +13,7 @@ from . import act, engine, ui
 from .defaults import ATTEMPTS
 from .errors import DlabError
 from .images import FLAVORS, default_image
+from .isolation import network_name
 from .plan import LaunchPlan, Options, check_options, plan
 from .probe import HostFacts, probe_host
 
@@ -28,7 +29,8 @@ def facts_for(options: Options, serve: bool) -> HostFacts:
         pull_missing(options.image)
     refs = [options.image] if options.image else [default_image(f) for f in FLAVORS]
     return probe_host(image_refs=refs, name=options.name if serve else None, port=options.port if serve else None,
-                      public=options.public, work=options.work)
+                      public=options.public, work=options.work, network=network_name(),
+                      tls=(options.certfile, options.keyfile) if options.certfile and options.keyfile else None)
 
 
 def launch(options: Options, start: Callable[[LaunchPlan], T], serve: bool = True) -> tuple[LaunchPlan, T | None]:
@@ -48,6 +50,7 @@ def launch(options: Options, start: Callable[[LaunchPlan], T], serve: bool = Tru
         if facts.work is not None:
             facts.work = dataclasses.replace(facts.work, exists=True, is_dir=True, writable=True)
         facts.existing = None
+        facts.lab_network = "isolated" if launch.network else facts.lab_network
         built = engine.inspect_image(launch.image) if launch.build else None
         if built is not None:
             facts.images[launch.image] = built

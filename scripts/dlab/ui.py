@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 # A status's mark where the terminal can show it, and a plain stand-in where it cannot.
-MARKS = {"ok": ("✓", "ok"), "fail": ("✗", "FAIL"), "warn": ("!", "warn"), "skip": ("–", "-")}
+MARKS = {"ok": ("✓", "ok"), "fail": ("✗", "FAIL"), "warn": ("!", "warn"), "skip": ("–", "-"), "info": ("i", "i")}
 
 
 def say(*lines: str) -> None:

@@ -32,7 +32,7 @@ def lab_url(tmp_path, cpu_image):
         assert result.returncode == 0 and match, result.stdout + result.stderr
         yield match.group(0)
     finally:
-        dlab("down", name)
+        dlab("down", "--purge", name)
 
 
 def entry(page, name):

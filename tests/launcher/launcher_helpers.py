@@ -64,10 +64,12 @@ class Labs:
         return name
 
     def remove_all(self):
+        """Every lab of these names, whoever owns it, and their home volumes."""
         for name in self.names:
-            found = engine.find_instance(name)
-            if found is not None:
+            for found in engine.list_instances(name=name):
                 engine.run(["rm", "-f", found.id], check=False)
+            for volume in engine.run(["volume", "ls", "-q", "--filter", f"label=org.dlab.instance={name}"]).stdout.split():
+                engine.run(["volume", "rm", "-f", volume], check=False)
 
 
 def docker_gid():
@@ -118,3 +120,54 @@ def fake_gpu_path(folder, toolkit=False):
         (folder / name).write_text(text)
         (folder / name).chmod(0o755)
     return {"PATH": f"{folder}:{os.environ['PATH']}"}
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+
+
+class Tripwire:
+    """A listener posing as the HTTP proxy: whatever connects to it is a request that went through a proxy."""
+
+    def __init__(self):
+        import threading
+
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(64)
+        self.port = self.server.getsockname()[1]
+        self.requests = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            with client:
+                client.settimeout(2)
+                try:
+                    self.requests.append(client.recv(4096).decode(errors="replace").split("\r\n", 1)[0])
+                    client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    self.requests.append("(a connection)")
+
+    @property
+    def env(self):
+        """Every proxy variable, both cases, at the tripwire, and no exemption list."""
+        url = f"http://127.0.0.1:{self.port}"
+        env = {name: url for variable in PROXY_VARIABLES for name in (variable, variable.upper())}
+        return {**env, "no_proxy": "", "NO_PROXY": ""}
+
+    def close(self):
+        self.server.close()
+
+
+def lab_container(name, owner=None):
+    """The container of this user's lab `name` (the engine-wide name also names its owner)."""
+    from dlab import places
+
+    person = places.caller()
+    found = engine.find_lab(name, owner or person.owner, person.container(name))
+    return found

@@ -63,15 +63,74 @@ def test_image_that_does_not_exist(tmp_path):
 @pytest.mark.parametrize("command", ["down", "logs"])
 def test_unknown_lab_name(command):
     """`dlab down`/`logs` of a name no lab has: refused, with where to look."""
-    assert_refused(dlab(command, "dlabtest-no-such-lab"), "no lab named 'dlabtest-no-such-lab'")
+    assert_refused(dlab(command, "dlabtest-no-such-lab"), "no lab of yours named 'dlabtest-no-such-lab'")
 
 
 def test_foreign_container_is_not_touched(tmp_path, labs):
     """A container dlab did not start is neither reused nor removed by `up` or `down`."""
-    from dlab import engine
+    from dlab import engine, places
 
     name = labs.name()
-    engine.run(["create", "--name", name, "dlab-base:bookworm", "true"])
-    assert_refused(dlab("up", "--no-browser", "--name", name, "--work", str(tmp_path / "work")), "dlab did not start it")
-    assert_refused(dlab("down", name), f"no lab named '{name}'")
-    assert engine.find_instance(name) is not None
+    container = places.caller().container(name)  # the name `dlab up --name NAME` would give it
+    engine.run(["create", "--name", container, "dlab-base:bookworm", "true"])
+    try:
+        assert_refused(dlab("up", "--no-browser", "--name", name, "--work", str(tmp_path / "work")), "dlab did not start it")
+        assert_refused(dlab("down", name), f"no lab of yours named '{name}'")
+        assert engine.find_instance(container) is not None
+    finally:
+        engine.run(["rm", "-f", container], check=False)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["up", "--name", "lab\n"], "bad instance name 'lab\\n'"),
+    (["up", "--gpus", "²"], "bad --gpus value '²'"),
+    (["up", "--token", "jupyter-café-token"], "characters other than ASCII"),
+    (["up", "--public", "--token", "0123456789"], "needs 16 or more"),
+    (["up", "--memory", "lots"], "bad --memory"),
+    (["doctor", "--port", "0"], "port 0 is out of range"),
+])
+def test_bad_flags_are_one_line_and_exit_2(tmp_path, args, words):
+    """A name ending in a newline, a superscript GPU, a non-ASCII token, a short public token, a bad size, port 0."""
+    work = tmp_path / "work"
+    result = dlab(*args, *(["--no-browser", "--work", str(work)] if args[0] == "up" else []))
+    assert_refused(result, words)
+    assert "Traceback" not in result.stderr and not work.exists()
+
+
+def test_work_folder_that_is_a_dangling_symlink(tmp_path):
+    """--work at a symlink to nothing (an unplugged disk): refused with where it points; nothing created."""
+    work = tmp_path / "work"
+    work.symlink_to(tmp_path / "usb" / "work")
+    assert_refused(dlab("up", "--no-browser", "--work", str(work)), "which does not exist")
+    assert work.is_symlink() and not (tmp_path / "usb").exists()
+
+
+@pytest.mark.parametrize("content, words", [(None, "cannot read the token file"), ("\n", "is empty")])
+def test_token_file_missing_or_empty(tmp_path, content, words):
+    """--token-file that is missing or holds nothing: refused, no lab with a token nobody knows."""
+    token_file = tmp_path / "token.txt"
+    if content is not None:
+        token_file.write_text(content)
+    assert_refused(dlab("up", "--no-browser", "--token-file", str(token_file), "--work", str(tmp_path / "w")), words)
+
+
+def test_token_flag_says_it_shows_in_ps(tmp_path):
+    """--token still works, and says once that the token is visible in `ps` and how to keep it private."""
+    result = dlab("up", "--no-browser", "--token", "visible-token-123", "--image", "dlab:does-not-exist",
+                  "--work", str(tmp_path / "work"))
+    assert result.stdout.count("--token shows in `ps`") == 1 and "--token-file" in result.stdout
+    assert_refused(result, "dlab:does-not-exist")
+
+
+def test_certificate_and_key_that_do_not_match(tmp_path):
+    """--public with a key that is not the certificate's: refused before anything starts."""
+    import subprocess
+
+    for name in ("one", "two"):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={name}",
+                        "-keyout", str(tmp_path / f"{name}.key"), "-out", str(tmp_path / f"{name}.pem")],
+                       check=True, capture_output=True)
+    result = dlab("up", "--no-browser", "--public", "--token", "a-long-enough-token", "--certfile", str(tmp_path / "one.pem"),
+                  "--keyfile", str(tmp_path / "two.key"), "--work", str(tmp_path / "work"))
+    assert_refused(result, "does not belong to the certificate")
+    assert not (tmp_path / "work").exists()

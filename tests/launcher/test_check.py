@@ -4,16 +4,22 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from launcher_helpers import dlab, image_args
+from launcher_helpers import Tripwire, dlab, image_args
 
 pytestmark = pytest.mark.timeout(1200)
 
 
 def test_check_passes_on_the_cpu_flavor(tmp_path, cpu_image):
-    """On the CPU image every check passes (missing assets only flagged); JUnit XML lands in the work folder."""
+    """On the CPU image every check passes (missing assets only flagged); JUnit XML lands in the work folder;
+    with every proxy variable at a tripwire, nothing goes through a proxy."""
     work = tmp_path / "work"
-    result = dlab("check", "--flavor", "cpu", "--work", str(work), *image_args(cpu_image))
+    tripwire = Tripwire()
+    try:
+        result = dlab("check", "--flavor", "cpu", "--work", str(work), *image_args(cpu_image), env=tripwire.env)
+    finally:
+        tripwire.close()
     assert result.returncode == 0, result.stdout + result.stderr
+    assert tripwire.requests == []
     assert result.stdout.splitlines()[-1].split(",")[1].strip() == "0 failed"
     for check in ("imports and versions", "tensorflow sees the asked gpus", "tiny keras fit",
                   "hdf5 write and read", "opencv operation", "kernel runs a cell"):

@@ -62,3 +62,28 @@ def test_doctor_asks_the_engine_about_gpus(fake_gpu_host):
     assert "✓ host GPUs: 0: NVIDIA RTX A5000, 1: NVIDIA RTX A5000; driver 580.82.07" in result.stdout
     assert "✗ GPU support in the engine: a test container was refused: could not select device driver" in result.stdout
     assert result.returncode == 1
+
+
+def test_doctor_says_how_labs_are_kept_apart():
+    """The engine kind, the isolated network, the proxy variables seen, and the firewall note for --public."""
+    found = verdicts("no-gpu", proxies=("http_proxy", "HTTPS_PROXY"), rootless=True, lab_network="absent")
+    assert "rootless Docker" in found["how labs run"].detail
+    assert found["labs kept apart"].status == "ok" and "inter-container traffic off" in found["labs kept apart"].detail
+    assert "http_proxy, HTTPS_PROXY set" in found["proxy variables"].detail and "127.0.0.1" in found["proxy variables"].detail
+    assert "ufw" in found["--public"].detail
+    podman = verdicts("no-gpu", engine_name="podman", rootless=True)
+    assert "--userns=keep-id" in podman["how labs run"].detail
+
+
+def test_doctor_names_the_proxy_variables_it_sees():
+    """On this host with proxy variables at a tripwire: doctor lists them, says dlab ignores them for 127.0.0.1, sends nothing."""
+    from launcher_helpers import Tripwire
+
+    tripwire = Tripwire()
+    try:
+        result = dlab("doctor", env=tripwire.env)
+    finally:
+        tripwire.close()
+    line = next(l for l in result.stdout.splitlines() if "proxy variables" in l)
+    assert "http_proxy" in line and "HTTPS_PROXY" in line and "never" in line
+    assert tripwire.requests == []

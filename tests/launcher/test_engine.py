@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from launcher_helpers import STUDENT_UID, URL, as_student, dlab, free_port, image_args, student_dir
+from launcher_helpers import STUDENT_UID, URL, as_student, dlab, free_port, image_args, lab_container, student_dir
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -26,10 +26,8 @@ def api_status(port, token):
         return reply.status
 
 
-def inspect(name):
-    from dlab import engine
-
-    return engine.find_instance(name)
+def inspect(name, owner=None):
+    return lab_container(name, owner)
 
 
 def test_up_status_logs_down(labs, tmp_path, cpu_image):
@@ -100,7 +98,7 @@ def test_work_files_belong_to_the_caller(labs, open_tmp, cpu_image):
     assert notebooks
     for path in [work, work / "course", *notebooks]:
         assert os.stat(path).st_uid == STUDENT_UID, path
-    assert inspect(name).labels["org.dlab.work"] == str(work)
+    assert inspect(name, str(STUDENT_UID)).labels["org.dlab.work"] == str(work)
 
 
 def test_fake_gpus_without_toolkit_use_the_cpu(labs, tmp_path, default_cpu_image, fake_gpu_host):
@@ -144,7 +142,7 @@ def test_caller_can_pip_install_in_the_lab(labs, open_tmp, cpu_image):
     result = as_student("up", "--no-browser", "--name", name, "--work", str(home / "work"), "--port", str(port),
                         *image_args(cpu_image), home=home)
     assert result.returncode == 0, result.stdout + result.stderr
-    probe = subprocess.run(["docker", "exec", name, "bash", "-c",
+    probe = subprocess.run(["docker", "exec", inspect(name, str(STUDENT_UID)).id, "bash", "-c",
                             f"id -u && test -w /opt/venv/lib/python{python_version()}/site-packages && echo writable"],
                            capture_output=True, text=True, timeout=60)
     assert probe.stdout.split() == [str(STUDENT_UID), "writable"], probe.stdout + probe.stderr

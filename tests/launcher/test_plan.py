@@ -216,15 +216,15 @@ def test_foreign_container_name_is_refused():
 
 def test_running_lab_is_reused():
     """`dlab up` twice: the second shows the running lab's URL instead of starting another."""
-    running = engine.Instance(name="dlab", id="abc", state="running", image="dlab:x", token="tok",
-                              labels={Label.INSTANCE: "dlab", Label.PORT: "8890", Label.FLAVOR: "cpu"})
+    running = engine.Instance(name="dlab-student", id="abc", state="running", image="dlab:x", token="tok",
+                              labels={Label.INSTANCE: "dlab", Label.OWNER: "1000", Label.PORT: "8890", Label.FLAVOR: "cpu"})
     launch = plan(load_host("no-gpu", existing=running), opts())
     assert launch.reuse is running and launch.url == "http://127.0.0.1:8890/lab?token=tok"
 
 
 def test_stopped_lab_is_replaced():
     """A stopped lab of the same name is removed and started afresh."""
-    stopped = engine.Instance(name="dlab", id="abc", state="exited", labels={Label.INSTANCE: "dlab"})
+    stopped = engine.Instance(name="dlab-student", id="abc", state="exited", labels={Label.INSTANCE: "dlab", Label.OWNER: "1000"})
     assert plan(load_host("no-gpu", existing=stopped), opts()).replace == "abc"
 
 
@@ -269,8 +269,10 @@ def test_plan_touches_nothing(monkeypatch):
     plan(facts, opts(gpus="1"))
 
 
-def test_root_caller_runs_the_lab_as_root():
-    """A root caller (sudo dlab up) gets a lab running as 0:0, so the work files stay root's (the image allows it)."""
-    args = plan(load_host("no-gpu", uid=0, gid=0), opts()).lab_spec().argv()
+def test_root_login_runs_the_lab_as_root_without_capabilities():
+    """A root login (no sudo) gets a lab as 0:0 with no capability, so the work files stay root's; Jupyter is told root is meant."""
+    spec = plan(load_host("no-gpu", uid=0, gid=0), opts()).lab_spec()
+    args = spec.argv()
     assert args[args.index("--user") + 1] == "0:0"
+    assert spec.env["DLAB_ALLOW_ROOT"] == "1" and list(spec.cap_add) == [] and list(spec.cap_drop) == ["ALL"]
     assert args[-1] == default_image("cpu")

@@ -74,5 +74,5 @@ def test_up_pulls_a_missing_image_from_the_registry(registry, cpu_image, version
         assert f"pulling it from {registry['address']}" in up.stdout
         assert image_id(remote) == image_id(cpu_image)
     finally:
-        dlab("down", name)
+        dlab("down", "--purge", name)
         remove_tag(remote)

@@ -58,16 +58,20 @@ def test_loaded_image_runs_checks_and_keeps_working_with_its_network_cut(loaded,
         assert check.returncode == 0, check.stdout + check.stderr
         assert " 0 failed" in check.stdout
 
-        docker("network", "disconnect", "bridge", name)
-        routes = docker("exec", name, "cat", "/proc/net/route").stdout.strip().splitlines()
+        from dlab.isolation import network_name
+        from dlab.places import caller
+
+        container = caller().container(name)  # the engine-wide name of this user's lab
+        docker("network", "disconnect", network_name(), container)
+        routes = docker("exec", container, "cat", "/proc/net/route").stdout.strip().splitlines()
         assert len(routes) == 1, f"the container still has routes: {routes}"
-        assert docker("exec", name, "/usr/local/bin/healthcheck", check=False).returncode == 0
-        run = docker("exec", name, "jupyter", "nbconvert", "--to", "notebook", "--execute",
+        assert docker("exec", container, "/usr/local/bin/healthcheck", check=False).returncode == 0
+        run = docker("exec", container, "jupyter", "nbconvert", "--to", "notebook", "--execute",
                      "--output", "/tmp/setup-check-offline.ipynb", "work/course/solutions/00-setup-check.ipynb",
                      check=False, timeout=600)
         assert run.returncode == 0, run.stdout + run.stderr
     finally:
-        dlab("down", name)
+        dlab("down", "--purge", name)
     assert (work / "course" / "solutions" / "00-setup-check.ipynb").is_file()
 
 
