@@ -86,6 +86,8 @@ def as_student(*args, home, env=None, timeout=600):
     command = ["setpriv", f"--reuid={STUDENT_UID}", f"--regid={STUDENT_UID}", f"--groups={docker_gid()}",
                "/usr/bin/python3", str(ROOT / "scripts" / "dlab"), *args]
     base = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
+    if os.environ.get("DLAB_REPOSITORY"):  # the same images as the tests' own `dlab`
+        base["DLAB_REPOSITORY"] = os.environ["DLAB_REPOSITORY"]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env={**base, **(env or {})})
 
 

@@ -53,6 +53,17 @@ def status_line(container):
     return in_lab(container, "print(open('/proc/1/status').read())")
 
 
+def healthy(container, timeout=240):
+    """Whether the engine calls the container healthy (its HEALTHCHECK) within timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = engine.find_instance(container)
+        if found is None or found.health == "healthy":
+            return found is not None
+        time.sleep(1)
+    return False
+
+
 def field(status, name):
     return next(line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith(name + ":"))
 
@@ -209,6 +220,7 @@ def test_sudo_lab_runs_as_the_caller_and_its_work_is_private(lab_b):
     assert work.stat().st_uid == STUDENT_UID and oct(work.stat().st_mode & 0o777) == "0o700"
     notebooks = list((work / "course" / "exercises").glob("*.ipynb"))
     assert notebooks and all(p.stat().st_uid == STUDENT_UID for p in notebooks)
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in notebooks)  # the image's umask (NB_UMASK 077)
     assert "run by sudo: the lab runs as uid 1234" in lab_b["output"]
 
 
@@ -272,6 +284,7 @@ def test_public_lab_serves_https_with_the_given_certificate(lab_b, certificate):
     assert tls.fingerprint(str(certificate[0])) in lab_b["output"]
     assert "bypass host firewalls such as ufw" in lab_b["output"]
     assert HTTPS_URL.search(lab_b["output"])
+    assert healthy(lab_b["container"])  # the image's health check speaks HTTPS too
 
 
 def test_names_are_scoped_to_their_owner(lab_a, lab_b, module_labs, place, cpu_image):
@@ -363,7 +376,7 @@ def test_purge_deletes_the_home_and_names_it_never_the_work(cycled_lab):
 
 
 def test_self_signed_certificate_survives_a_restart(module_labs, place, cpu_image):
-    """--public without a certificate: a self-signed one, served over HTTPS, with the same fingerprint after down and up."""
+    """--public without a certificate: a self-signed one, served over HTTPS to a healthy lab, the same after down and up."""
     name = module_labs.name()
     env = {"DLAB_TOKEN": "a-long-enough-classroom-token", "HOME": str(place / "tls-home")}
     args = ["up", "--no-browser", "--public", "--name", name, "--work", str(place / "d-work"), "--port", str(free_port()),
@@ -377,5 +390,6 @@ def test_self_signed_certificate_survives_a_restart(module_labs, place, cpu_imag
         served.write_text(ssl.get_server_certificate(("127.0.0.1", port)))
         fingerprints.append(tls.fingerprint(str(served)))
         assert fingerprints[-1] in up.stdout and "self-signed" in up.stdout
+        assert healthy(lab_container(name).name)
         assert dlab("down", name, env=env).returncode == 0
     assert fingerprints[0] == fingerprints[1]
