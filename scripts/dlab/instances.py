@@ -15,7 +15,7 @@ def add_parser(subparsers) -> None:
     down = subparsers.add_parser("down", help="stop a lab and remove its container (the work folder and the lab's home stay)")
     down.add_argument("name", nargs="?", default=NAME, help=f"instance name (default: {NAME})")
     down.add_argument("--purge", action="store_true",
-                      help="also delete the lab's home volume (pip --user installs, settings) and its certificate; "
+                      help="also delete the lab's home volume (JupyterLab settings, files in ~) and its certificate; "
                       "never the work folder")
     down.add_argument("-y", "--yes", action="store_true", help="stop without asking, even while a kernel is busy")
     down.set_defaults(func=run_down)
@@ -91,7 +91,7 @@ def run_down(args: argparse.Namespace) -> int:
         purge(person, found.lab_name, volume)
     elif engine.run(["volume", "inspect", volume], check=False).returncode == 0:
         purge_command = "dlab down --purge" if found.lab_name == NAME else f"dlab down {found.lab_name} --purge"
-        ui.say(f"its home (pip --user installs, settings, files in ~ outside work) stays in the volume {volume} for "
+        ui.say(f"its home (JupyterLab settings, files in ~ outside work) stays in the volume {volume} for "
                f"the next `dlab up`; `{purge_command}` deletes it")
     return 0
 
@@ -104,7 +104,7 @@ def purge(person: places.Caller, name: str, volume: str) -> bool:
 
     deleted = engine.run(["volume", "rm", volume], check=False).returncode == 0
     if deleted:
-        ui.say(f"deleted the volume {volume} (the lab's home: pip --user installs, settings, files in ~ outside work)")
+        ui.say(f"deleted the volume {volume} (the lab's home: JupyterLab settings, files in ~ outside work)")
     state = places.lab_state(places.user_data(person), name)
     if os.path.isdir(state):
         shutil.rmtree(state)
