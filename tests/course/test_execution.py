@@ -16,10 +16,6 @@ COURSE = render.load_manifest(ROOT / "lab" / "course.toml")
 NUMBERS = [e["number"] for e in COURSE["notebooks"]]
 SMOKE_ENV = {"KERAS_HOME": "/tmp/smoke/keras", "DLAB_DATA": "/tmp/smoke/data"}
 JOBS = 2  # the CI machine's cores
-# Notebooks whose owners have not yet given them `untrained` values (see /work/COURSE-MECHANISMS.md).
-UNTRAINED_PENDING = {"09", "10", "11", "12", "13", "14", "15", "16"}
-UNTRAINED = [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="no untrained values yet"))
-             if n in UNTRAINED_PENDING else n for n in NUMBERS]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +83,7 @@ def test_every_stub_stops_with_its_message(course, number):
     assert "stubs stopped with their own message" in result["message"]
 
 
-@pytest.mark.parametrize("number", UNTRAINED)
+@pytest.mark.parametrize("number", NUMBERS)
 def test_untrained_run_fails_its_final_assert(course, number):
     """With the notebook's `untrained` values (learning disabled, or a broken input) its final check fails, an AssertionError."""
     result = course[(number, "untrained")]

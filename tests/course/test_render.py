@@ -15,8 +15,6 @@ ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "lab" / "course.toml"
 COURSE = render.load_manifest(MANIFEST)
 NUMBERS = [e["number"] for e in COURSE["notebooks"]]
-# Notebooks whose hints are still code; each owner removes theirs when rewritten (see /work/COURSE-MECHANISMS.md).
-HINTS_PENDING = {"09", "10", "11", "12", "13", "14", "15", "16"}
 MAX_SHARED_RUN = 2  # consecutive tokens a hint may share with its solution ("tf.matmul" is 3)
 MAX_SHARED_NAMES = 3  # distinct names of the solution a hint may use
 TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|\S")
@@ -242,8 +240,7 @@ def hint_problems(text):
     return problems
 
 
-@pytest.mark.parametrize("number", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="hints not yet rewritten"))
-                                    if n in HINTS_PENDING else n for n in NUMBERS])
+@pytest.mark.parametrize("number", NUMBERS)
 def test_hints_name_the_idea_not_the_code(number):
     """No stub hint shares more than 2 tokens in a row, or more than 3 names, with its solution region."""
     problems = hint_problems(source_path(number).read_text())
