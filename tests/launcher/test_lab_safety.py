@@ -393,3 +393,17 @@ def test_self_signed_certificate_survives_a_restart(module_labs, place, cpu_imag
         assert healthy(lab_container(name).name)
         assert dlab("down", name, env=env).returncode == 0
     assert fingerprints[0] == fingerprints[1]
+
+
+def test_root_lab_has_only_the_capabilities_root_needs(module_labs, place, cpu_image):
+    """--root: Jupyter runs as root with CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID and SETUID only (no NET_RAW)."""
+    name = module_labs.name()
+    up = dlab("up", "--no-browser", "--root", "--name", name, "--work", str(place / "root-work"), "--port", str(free_port()),
+              *image_args(cpu_image), env={"HOME": str(place / "root-home")})
+    assert up.returncode == 0, up.stdout + up.stderr
+    status = status_line(lab_container(name).name)
+    wanted = sum(1 << bit for bit in (0, 1, 3, 4, 5, 6, 7))  # capability numbers in linux/capability.h
+    assert int(field(status, "CapEff"), 16) == wanted and int(field(status, "CapBnd"), 16) == wanted
+    assert not int(field(status, "CapEff"), 16) & (1 << 13)  # CAP_NET_RAW
+    assert field(status, "Uid").split()[0] == "0" and field(status, "NoNewPrivs") == "1"
+    assert "a root lab (--root)" in up.stdout
