@@ -98,8 +98,11 @@ def safety_findings(facts) -> list[Finding]:
 
     out = [Finding("how labs run", "ok", engine_kind(facts))]
     name = network_name()
-    if facts.engine_name == "podman":
-        out.append(Finding("labs kept apart", "info", "Podman: labs use its default network, not dlab's isolated one"))
+    if facts.engine_name == "podman" and facts.rootless:
+        out.append(Finding("labs kept apart", "ok", "rootless Podman: each lab has its own network namespace"))
+    elif facts.engine_name == "podman":
+        out.append(Finding("labs kept apart", "warn", "rootful Podman: labs share its default network and can reach each other",
+                           "run dlab with rootless Podman (as your own user), or with Docker"))
     elif facts.lab_network == "open":
         out.append(Finding("labs kept apart", "fail", f"the network {name} lets containers reach each other",
                            f"remove it while no container uses it (`docker network rm {name}`); `dlab up` makes it again"))

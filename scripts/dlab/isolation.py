@@ -65,7 +65,11 @@ def network_name() -> str:
 def network(facts: HostFacts) -> tuple[str, bool, list[str]]:
     """(the network to run labs on, whether to create it first, notes)."""
     if facts.engine_name == "podman":
-        return "", False, ["Podman: labs use its default network (dlab's isolated network is made on Docker only)"]
+        # Rootless Podman gives each container its own network namespace; rootful Podman's default network
+        # is a bridge on which labs can reach each other.
+        return "", False, [] if facts.rootless else [
+            "rootful Podman: labs share its default network and can reach each other (rootless Podman or Docker keep "
+            "them apart)"]
     name = network_name()
     if facts.lab_network == "open":
         raise UserError(f"the network {name} lets containers on it reach each other ({NETWORK_OPTION} is not false)",

@@ -349,6 +349,10 @@ def plan(facts: HostFacts, options: Options) -> LaunchPlan:
     network, create_network, network_notes = isolation.network(facts)
     lab_limits = limits.choose(options.memory, options.cpus, options.pids_limit, options.shm_size,
                                facts.engine_memory, facts.engine_cpus)
+    if facts.rootless and facts.cgroup == "1":
+        lab_limits = Limits(shm=lab_limits.shm)
+        network_notes.append(f"rootless {facts.engine_name} on cgroup v1 cannot limit memory, CPUs or processes: "
+                             "the lab runs without those limits")
     return LaunchPlan(
         name=options.name, image=image, flavor=flavor, gpus=gpus, port=port,
         host_ip=reuse.labels.get(Label.HOST, "127.0.0.1") if reuse else "0.0.0.0" if options.public else "127.0.0.1",

@@ -69,6 +69,7 @@ class HostFacts:
     engine_cpus: int = 0               # what the engine's containers can use (a VM's, on Docker Desktop)
     engine_memory: int = 0
     swap_limit: bool = False           # the engine can limit swap (--memory-swap)
+    cgroup: str = "2"                  # the engine's cgroup version: rootless engines limit nothing on 1
     runtimes: tuple[str, ...] = ("runc",)
     cdi_gpu: bool = False              # a CDI spec names nvidia.com/gpu
     toolkit_tools: tuple[str, ...] = ()  # NVIDIA Container Toolkit programs on PATH
@@ -124,6 +125,7 @@ def parse_docker_info(data: dict) -> dict:
         "engine_cpus": data.get("NCPU") or 0,
         "engine_memory": data.get("MemTotal") or 0,
         "swap_limit": bool(data.get("SwapLimit")),
+        "cgroup": str(data.get("CgroupVersion") or "1"),
     }
 
 
@@ -138,7 +140,7 @@ def parse_podman_info(data: dict) -> dict:
         "runtimes": tuple(sorted(filter(None, [(host.get("ociRuntime") or {}).get("name", "")]))),
         "rootless": bool((host.get("security") or {}).get("rootless")),
         "engine_cpus": host.get("cpus") or 0, "engine_memory": host.get("memTotal") or 0,
-        "swap_limit": host.get("cgroupVersion") == "v2",
+        "swap_limit": host.get("cgroupVersion") == "v2", "cgroup": str(host.get("cgroupVersion") or "v1").lstrip("v"),
     }
 
 

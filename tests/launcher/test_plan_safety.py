@@ -52,15 +52,18 @@ def recorded_info(**extra):
     return {**record["docker_info"], **extra}
 
 
+def recorded_podman(name):
+    return json.loads((HOSTS / f"{name}.json").read_text())["docker_info"]
+
+
 @pytest.mark.parametrize("info, engine_name, rootless", [
     (recorded_info(), "docker", False),
     (recorded_info(SecurityOptions=["name=seccomp,profile=default", "name=rootless", "name=cgroupns"]), "docker", True),
-    ({"host": {"arch": "amd64", "cpus": 8, "memTotal": 16 * GIB, "security": {"rootless": True}, "cgroupVersion": "v2",
-               "distribution": {"distribution": "fedora"}}, "store": {"graphRoot": "/home/alice/.local/share/containers"},
-      "version": {"Version": "5.2.2"}}, "podman", True),
+    (recorded_podman("podman-rootless"), "podman", True),
+    (recorded_podman("podman-rootful"), "podman", False),
 ])
 def test_engine_kind_is_read_from_docker_info(info, engine_name, rootless):
-    """Rootless Docker (a security option), and Podman's own info (its docker command), are told apart."""
+    """Rootless Docker (a security option), and Podman's own info (recorded from podman 4.3), are told apart."""
     facts = probe.parse_docker_info(info)
     assert (facts.get("engine_name", "docker"), facts["rootless"]) == (engine_name, rootless)
 
@@ -80,11 +83,19 @@ def test_rootless_docker_runs_the_lab_as_root_inside():
 
 
 def test_rootless_podman_keeps_the_callers_uid():
-    """Rootless Podman: --userns=keep-id with the caller's uid:gid, and Podman's default network."""
-    launch = plan(load_host("no-gpu", engine_name="podman", rootless=True), opts())
+    """Rootless Podman (recorded): --userns=keep-id with the caller's uid:gid, its own network namespace, and on
+    cgroup v1 no limits it could not apply, said in a note."""
+    launch = plan(load_host("podman-rootless"), opts())
     args = launch.lab_spec().argv()
-    assert args[args.index("--userns") + 1] == "keep-id" and args[args.index("--user") + 1] == "1000:1000"
-    assert "--network" not in args and any("Podman" in n for n in launch.notes)
+    assert args[args.index("--userns") + 1] == "keep-id" and args[args.index("--user") + 1] == "1234:1234"
+    assert "--network" not in args and not any(a.startswith(("--memory", "--cpus", "--pids-limit")) for a in args)
+    assert any("cgroup v1 cannot limit" in n for n in launch.notes)
+
+
+def test_rootful_podman_says_labs_can_meet():
+    """Rootful Podman (recorded): its default network lets labs reach each other, and the plan says so."""
+    launch = plan(load_host("podman-rootful"), opts())
+    assert any("rootful Podman: labs share its default network" in n for n in launch.notes)
 
 
 def test_lab_runs_on_the_isolated_network():
