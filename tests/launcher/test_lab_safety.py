@@ -407,3 +407,16 @@ def test_root_lab_has_only_the_capabilities_root_needs(module_labs, place, cpu_i
     assert not int(field(status, "CapEff"), 16) & (1 << 13)  # CAP_NET_RAW
     assert field(status, "Uid").split()[0] == "0" and field(status, "NoNewPrivs") == "1"
     assert "a root lab (--root)" in up.stdout
+
+
+def test_default_work_folder_is_in_the_data_folder(module_labs, place, cpu_image):
+    """No --work, run where there is no ./work: the work folder is made in dlab's data folder, 0700, and named."""
+    name, home = module_labs.name(), place / "fresh-home"
+    cwd = place / "checkout"
+    cwd.mkdir()
+    env = {"HOME": str(home), "XDG_DATA_HOME": ""}
+    up = dlab("up", "--no-browser", "--name", name, "--port", str(free_port()), *image_args(cpu_image), env=env, cwd=cwd)
+    assert up.returncode == 0, up.stdout + up.stderr
+    work = home / ".local" / "share" / "dlab" / "work"
+    assert f"work folder {work}" in up.stdout and not (cwd / "work").exists()
+    assert oct(work.stat().st_mode & 0o777) == "0o700" and list((work / "course" / "exercises").glob("*.ipynb"))

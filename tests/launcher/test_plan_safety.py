@@ -237,3 +237,12 @@ def test_container_names_carry_their_owner():
     alice = plan(load_host("no-gpu", login="alice"), opts()).container
     bob = plan(load_host("no-gpu", uid=1001, gid=1001, login="bob"), opts()).container
     assert (alice, bob) == ("dlab-alice", "dlab-bob")
+
+
+def test_checkout_work_kept_in_use_says_where_it_is():
+    """An older dlab's ./work with files stays the work folder, with a line saying where and why to move it."""
+    work = probe.Work(path="/home/student/dlab/work", exists=True, is_dir=True, writable=True, default=True, checkout=True)
+    launch = plan(load_host("no-gpu", work=work), opts())
+    assert launch.work == "/home/student/dlab/work"
+    note = next(n for n in launch.notes if "older dlab" in n)
+    assert "git clean" in note and "/home/student/.local/share/dlab/work" in note
