@@ -319,8 +319,8 @@ def test_reused_lab_says_which_options_it_ignores(lab_a, place):
 
 
 @pytest.fixture(scope="module")
-def cycled_lab(module_labs, place, cpu_image):
-    """A lab with a file in its home and a busy kernel, taken down (--yes) and started again."""
+def cycled_lab(module_labs, place, tripwire, cpu_image):
+    """A lab with a file in its home and a busy kernel, taken down (--yes, proxies at the tripwire) and started again."""
     name, port = module_labs.name(), free_port()
     work = place / "c-work"
     args = ["up", "--no-browser", "--name", name, "--work", str(work), "--port", str(port), *image_args(cpu_image)]
@@ -345,15 +345,16 @@ time.sleep(1)
         if api(port, "/api/sessions", token)[1][0]["kernel"]["execution_state"] == "busy":
             break
         time.sleep(0.2)
-    down = dlab("down", "--yes", name)
+    down = dlab("down", "--yes", name, env=tripwire.env)
     again = dlab(*args)
     assert down.returncode == 0 and again.returncode == 0, down.stderr + again.stderr
     return dict(name=name, work=work, down=down.stdout, container=container)
 
 
-def test_down_says_which_kernels_are_busy(cycled_lab):
-    """Before stopping, `dlab down` names the notebooks still running code, and says to save open tabs."""
-    assert "busy: busy.ipynb" in cycled_lab["down"]
+def test_down_says_which_kernels_are_busy(cycled_lab, tripwire):
+    """Before stopping, `dlab down` names the notebooks still running code (asked directly, not through a proxy),
+    and says to save open tabs."""
+    assert "busy: busy.ipynb" in cycled_lab["down"] and tripwire.requests == []
     assert "save them first" in cycled_lab["down"]
     assert f"{cycled_lab['container']}-home" in cycled_lab["down"]
 
