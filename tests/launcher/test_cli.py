@@ -35,6 +35,13 @@ def modules_loaded_by(*args):
     return {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    """`dlab <command> --help` answers for every command (argparse's % formatting holds)."""
+    result = dlab(command, "--help")
+    assert result.returncode == 0 and result.stdout.startswith(f"usage: dlab {command}"), result.stderr
+
+
 def test_help_loads_no_expensive_module():
     """`dlab --help` answers without loading OpenSSL, tarfile, HTTP, XML, threads: each command imports them when it runs."""
     loaded = modules_loaded_by("--help")
