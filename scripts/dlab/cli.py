@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import build, bundle, check, doctor, instances, load, registry, up
+from . import build, bundle, check, doctor, hub, instances, load, registry, up
 from .errors import DlabError, UserError
 
 # Every command module, in the order `dlab --help` lists them; each has add_parser(subparsers).
 # Their top level imports only what `dlab --help` needs (tests/launcher/test_cli.py holds them to it).
-COMMANDS = (up, instances, check, doctor, build, bundle, load, registry)
+COMMANDS = (up, instances, check, doctor, build, bundle, load, registry, hub)
 
 
 class Parser(argparse.ArgumentParser):

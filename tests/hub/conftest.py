@@ -1,10 +1,15 @@
 """Hub fixtures: the hub image (built when missing; a cached build takes seconds), Debian's docker client."""
 
 import os
+import sys
 
 import pytest
 
+from dlabtest import ROOT
 from hub_helpers import build_hub_image
+
+sys.path.insert(0, str(ROOT / "hub"))  # the hub's own package, dlab_hub, for its pure parts
+sys.path.insert(0, str(ROOT / "tests" / "launcher"))  # the launcher tests' stand-in GPU host
 
 
 @pytest.fixture(autouse=True, scope="session")

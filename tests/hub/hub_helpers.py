@@ -2,12 +2,14 @@
 
 import json
 import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import requests
 
-from dlabtest import ROOT, VERSION, image_ref
+from dlabtest import ROOT, VERSION, free_port, image_ref
 
 # Lines a healthy hub or hub-spawned lab may log with WARNING/ERROR in them.
 HUB_NOISE = [
@@ -23,24 +25,11 @@ def docker(*args, check=True, timeout=300):
     return result
 
 
-def hub_image_ref():
-    return image_ref("hub")
-
-
 def build_hub_image():
-    """Build (or find cached) the hub image from hub/Dockerfile, as `dlab build` builds the lab."""
-    from dlab.build import ca_secret, choose_base
+    """The hub image as `dlab hub up` builds it (a cached build takes seconds)."""
+    from dlab.hub import build_hub_image as build
 
-    ref = hub_image_ref()
-    lock = (ROOT / "docker" / "requirements" / "cpu-amd64.lock").read_text()
-    jupyterhub = next(line.split("==")[1].split()[0] for line in lock.splitlines() if line.startswith("jupyterhub=="))
-    result = subprocess.run(
-        ["docker", "build", "-f", str(ROOT / "hub" / "Dockerfile"), "--build-arg", f"BASE_IMAGE={choose_base(None)}",
-         "--build-arg", f"VERSION={VERSION}", "--build-arg", f"JUPYTERHUB={jupyterhub}", *ca_secret(),
-         "--progress", "plain", "-t", ref, str(ROOT)],
-        capture_output=True, text=True, env={**__import__("os").environ, "DOCKER_BUILDKIT": "1"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return ref
+    return build(quiet=True)
 
 
 def unique(prefix):
@@ -58,9 +47,15 @@ class HubApi:
     def __init__(self, url, token, verify=True):
         self.url = url.rstrip("/")
         self.token = token
-        self.session = requests.Session()
-        self.session.trust_env = False  # loopback: never through a proxy
-        self.session.verify = verify
+        self.verify = verify
+        self.session = self.new_session()
+
+    def new_session(self):
+        """A client of our own: loopback never through a proxy, our certificate and no other (trust_env off)."""
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = self.verify
+        return session
 
     def request(self, method, path, token=None, **kwargs):
         headers = {"Authorization": f"token {token or self.token}"}
@@ -111,3 +106,91 @@ class HubApi:
     def lab(self, name, path, token, method="GET", **kwargs):
         """A request to a student's lab through the hub's proxy."""
         return self.request(method, f"/user/{name}/{path.lstrip('/')}", token=token, allow_redirects=False, **kwargs)
+
+
+def dlab(*args, env=None, timeout=600, user=None):
+    """Run the launcher (`python3 scripts/dlab ...`) as the teacher would; user: run as that uid (setpriv)."""
+    import os
+
+    command = [sys.executable, str(ROOT / "scripts" / "dlab"), *args]
+    if user is not None:
+        docker_gid = os.stat("/var/run/docker.sock").st_gid
+        command = ["setpriv", f"--reuid={user}", f"--regid={user}", f"--groups={docker_gid}", *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "HOME": "/tmp", **(env or {})}, cwd="/tmp")
+
+
+def two_line_error(result, code=2):
+    """The launcher failed as it should: exit code, one `error:` line and one `fix:` line on stderr."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == code, f"exit {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    assert len(lines) == 2 and lines[0].startswith("error: ") and lines[1].startswith("fix: "), result.stderr
+    return lines[0]
+
+
+class Classroom:
+    """A class settings file and its class root in a fresh folder, and the hub `dlab hub up` starts from it."""
+
+    def __init__(self, folder, students=("alice", "bob", "carol"), teacher="teach", **sections):
+        import os
+
+        self.name = unique("hubt").replace("-", "")
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.folder, 0o755)
+        self.root = self.folder / "root"
+        self.settings = self.folder / "class.toml"
+        self.port = free_port()
+        self.env = {}
+        tables = {
+            "class": {"name": self.name, "teacher": teacher, "students": list(students)},
+            "storage": {"root": str(self.root)},
+            "server": {"port": self.port, "hub_api_port": free_port(), "proxy_api_port": free_port()},
+            "images": {"cpu": image_ref("cpu"), "cuda": image_ref("cuda")},
+        }
+        for section, values in sections.items():
+            tables.setdefault(section, {}).update(values)
+        self.write(tables)
+
+    def write(self, tables):
+        self.tables = tables
+        lines = []
+        for section, values in tables.items():
+            lines.append(f"[{section}]")
+            lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+        self.settings.write_text("\n".join(lines) + "\n")
+
+    @property
+    def container(self):
+        return f"dlab-hub-{self.name}"
+
+    def dlab(self, command, *args, **kwargs):
+        return dlab("hub", command, "--settings", str(self.settings), *args, env=self.env, **kwargs)
+
+    def up(self):
+        result = self.dlab("up")
+        assert result.returncode == 0, f"dlab hub up failed:\n{result.stdout}\n{result.stderr}\n{self.logs()}"
+        self.up_output = result.stdout
+        token = (self.root / "state" / "admin-token").read_text().strip()
+        self.api = HubApi(f"https://127.0.0.1:{self.port}", token, verify=str(self.root / "state" / "tls" / "cert.pem"))
+        return self.api
+
+    def logs(self):
+        return docker("logs", self.container, check=False).stderr[-6000:]
+
+    def lab_container(self, name):
+        return f"dlab-{self.name}-{name}"
+
+    def student_folder(self, name):
+        return self.root / "students" / name
+
+    def down(self):
+        return self.dlab("down")
+
+
+def sign_in(session, url, name, password):
+    """Sign in through the hub's login form, as a browser does; the reply to the form's POST."""
+    session.get(f"{url}/hub/login", timeout=30)
+    xsrf = session.cookies.get("_xsrf")
+    return session.post(f"{url}/hub/login", data={"username": name, "password": password, "_xsrf": xsrf},
+                        allow_redirects=False, timeout=60)
