@@ -39,6 +39,9 @@ SCHEMA = {
 }
 
 
+KIND_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false", list: "a list"}
+
+
 class SettingsError(Exception):
     """A mistake in the class settings: what is wrong, and what to do."""
 
@@ -186,8 +189,8 @@ def checked_tables(data, path):
         for key, (kind, default) in keys.items():
             value = given.get(key, default)
             if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
-                names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-                raise SettingsError(f"{path.name}: [{section}] {key} = {value!r} is not a {names}",
+                names = " or ".join(KIND_NAMES[k] for k in (kind if isinstance(kind, tuple) else (kind,)))
+                raise SettingsError(f"{path.name}: [{section}] {key} = {value!r} is not {names}",
                                     "see hub/class.example.toml for each key's form")
             table[key] = value
         tables[section] = table

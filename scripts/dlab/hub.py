@@ -84,7 +84,10 @@ def build_hub_image(quiet=True):
 def image_present(ref):
     from . import engine
 
-    return engine.run(["image", "inspect", ref], check=False).returncode == 0
+    result = engine.run(["image", "inspect", ref], check=False)
+    if result.returncode != 0 and engine.daemon_state(result.stderr):
+        raise engine.engine_error(result.stderr)  # no engine: say so, not "image missing"
+    return result.returncode == 0
 
 
 def ensure_hub_image():
@@ -231,7 +234,7 @@ def wait_ready(settings, name):
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         state = container_state(name)
-        if state is None or state["Status"] == "exited":
+        if state is None or state["Status"] in ("exited", "restarting"):  # its restart policy tries again
             logs = engine.run(["logs", name], check=False)
             code = (state or {}).get("ExitCode", 1)
             engine.run(["rm", "-f", name], check=False)

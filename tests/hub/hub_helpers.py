@@ -108,11 +108,11 @@ class HubApi:
         return self.request(method, f"/user/{name}/{path.lstrip('/')}", token=token, allow_redirects=False, **kwargs)
 
 
-def dlab(*args, env=None, timeout=600, user=None):
-    """Run the launcher (`python3 scripts/dlab ...`) as the teacher would; user: run as that uid (setpriv)."""
+def dlab(*args, env=None, timeout=600, user=None, python=sys.executable):
+    """Run the launcher (`python3 scripts/dlab ...`) as the teacher would; user: as that uid, in the docker group."""
     import os
 
-    command = [sys.executable, str(ROOT / "scripts" / "dlab"), *args]
+    command = [python, str(ROOT / "scripts" / "dlab"), *args]
     if user is not None:
         docker_gid = os.stat("/var/run/docker.sock").st_gid
         command = ["setpriv", f"--reuid={user}", f"--regid={user}", f"--groups={docker_gid}", *command]
