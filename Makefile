@@ -1,9 +1,10 @@
 # Thin targets: each calls dlab, docker or pytest. `make help` lists them.
 FLAVOR ?= cpu
+CLASS ?= class.toml
 PYTHON ?= python3
 DLAB = $(PYTHON) scripts/dlab
 
-.PHONY: help lab image test lint bench check doctor down lock base-image venv
+.PHONY: help lab image test lint bench check doctor down hub hub-down lock base-image venv
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -31,6 +32,12 @@ doctor:  ## every prerequisite with a tick or a cross
 
 down:  ## stop the lab
 	$(DLAB) down
+
+hub:  ## the classroom server from a class settings file: make hub CLASS=class.toml
+	$(DLAB) hub up --settings $(CLASS)
+
+hub-down:  ## stop the classroom server and every student's lab (all files stay)
+	$(DLAB) hub down --settings $(CLASS)
 
 lock:  ## re-pin docker/requirements/*.lock from the .in files
 	scripts/lock

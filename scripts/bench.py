@@ -141,9 +141,9 @@ GROUPS = {"image": (image_sizes, rebuild_after_notebook_edit, run_until_api), "l
 
 
 def extra_groups():
-    """Groups other parts of the project add: course, bundle (each a module with `rows(runs)`)."""
+    """Groups other parts of the project add: course, bundle, hub (each a module with `rows(runs)`)."""
     found = {}
-    for name, module in (("course", "bench_course"), ("bundle", "bench_bundle")):
+    for name, module in (("course", "bench_course"), ("bundle", "bench_bundle"), ("hub", "bench_hub")):
         if (ROOT / "scripts" / f"{module}.py").exists():
             found[name] = (lambda runs, m=module: __import__(m).rows(runs),)
     return found

@@ -44,13 +44,15 @@ def prepare_class_root(settings):
 
 
 def welcome_text(settings, gpu_offered):
-    hours = settings.idle_timeout / 3600
-    idle = f"{hours:g} hour{'s' if hours != 1 else ''}" if hours >= 1 else f"{settings.idle_timeout // 60} minutes"
+    minutes = settings.idle_timeout // 60
+    idle = (f"after {minutes} minutes without activity (a running cell counts as activity) your lab stops; "
+            "your files stay. Start it again from *File → Hub Control Panel*." if settings.idle_timeout else
+            "this class keeps labs running until the teacher stops them.")
     gpu = ("stop your lab (*File → Hub Control Panel → Stop My Server*), start it again and choose "
            "**GPU** in the form." if gpu_offered else "this server has none to give; your lab runs on the CPU.")
     template = (Path(__file__).parent / "welcome.md").read_text()
     return template.format(class_name=settings.class_name, memory=f"{settings.memory / 1024**3:g} GB", gpu=gpu,
-                           idle=idle if settings.idle_timeout else "never")
+                           idle=idle)
 
 
 def prepare_student(settings, name, gpu_offered):

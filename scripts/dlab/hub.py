@@ -78,6 +78,7 @@ def build_hub_image(quiet=True):
         if quiet:
             print("\n".join((result.stdout + result.stderr).splitlines()[-25:]), file=sys.stderr)
         raise DlabError(f"building {tag} failed (docker build exit {result.returncode})", "read the build output above")
+    subprocess.run(["docker", "tag", tag, f"{images.REPOSITORY}:hub"], check=True)  # Compose's name for it
     return tag
 
 

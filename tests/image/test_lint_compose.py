@@ -38,8 +38,8 @@ def test_dockerfile_has_no_syntax_line():
 
 
 def test_compose_config_is_valid():
-    """`docker compose config` accepts compose.yaml, with and without the gpu profile."""
-    for args in ([], ["--profile", "gpu"]):
+    """`docker compose config` accepts compose.yaml, with and without the gpu and hub profiles."""
+    for args in ([], ["--profile", "gpu"], ["--profile", "hub"]):
         result = run("docker", "compose", *args, "config", "--quiet")
         assert result.returncode == 0, result.stderr
 
