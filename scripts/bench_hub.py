@@ -9,7 +9,6 @@ Standard library only, like the launcher.
 """
 
 import json
-import os
 import secrets
 import shutil
 import socket
@@ -177,8 +176,8 @@ def tensorflow_alone(image):
     name = f"dlabbench-tf-{secrets.token_hex(3)}"
     try:
         docker("run", "-d", "--name", name, "--network", "none", image, "python", "-c",
-               "import tensorflow as tf, time; tf.constant(1); print('ok', flush=True); time.sleep(600)")
-        while "ok" not in docker("logs", name).stdout:
+               "import tensorflow as tf, time; tf.constant(1); print('tensorflow-imported', flush=True); time.sleep(600)")
+        while "tensorflow-imported" not in docker("logs", name).stdout:
             time.sleep(0.3)
         return memory_mb(name)
     finally:

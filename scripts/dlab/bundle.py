@@ -23,6 +23,7 @@ def add_parser(subparsers) -> None:
                               "launcher, a README and a manifest with the sha256 of every part.")
     p.add_argument("out", metavar="OUT", help="archive to write (a folder: dlab-<version>-<flavor>.tar inside it)")
     add_image_options(p, "bundle")
+    p.add_argument("--hub", action="store_true", help="add the classroom hub's image (`dlab hub`), for a class without internet")
     p.add_argument("--allow-missing", action="store_true", help="bundle an image whose data sets or weights are missing")
     wheels = p.add_mutually_exclusive_group()
     wheels.add_argument("--no-wheels", action="store_true", help="leave the wheelhouse out")
@@ -54,6 +55,18 @@ def chosen_images(args: argparse.Namespace, verb: str) -> list[tuple[str, list[s
         moving = engine.inspect_image(images.moving_tag(flavor))
         chosen.append((ref, [ref] + ([images.moving_tag(flavor)] if moving and moving.id == found.id else []), found))
     return chosen
+
+
+def hub_image() -> list[tuple[str, list[str], engine.Image]]:
+    """The classroom hub's image, with its moving tag when that names the same image."""
+    from . import hub
+
+    ref, moving = hub.hub_image(), f"{images.REPOSITORY}:hub"
+    found = engine.inspect_image(ref)
+    if found is None:
+        raise UserError(f"image {ref} is not built", "build it with `dlab hub build`, or bundle without --hub")
+    same = engine.inspect_image(moving)
+    return [(ref, [ref] + ([moving] if same and same.id == found.id else []), found)]
 
 
 def describe(ref: str, tags: list[str], image: engine.Image) -> dict:
@@ -150,9 +163,12 @@ def run(args: argparse.Namespace) -> int:
     from . import archive, ui
 
     chosen = [describe(*found) for found in chosen_images(args, "bundle")]
-    out = out_path(args.out, chosen)
+    hub = [describe(*found) for found in hub_image()] if args.hub else []
+    out = out_path(args.out, chosen + hub)
     contents: dict[str, bytes] = {}
     for image in chosen:
+        if image["flavor"] == "hub":  # the classroom hub's image carries no course
+            continue
         record, course = read_from_image(image["ref"])
         image["assets_missing"] = [asset.get("name", "?") for asset in record.get("missing", [])]  # as assets.py writes it
         if image["assets_missing"] and not args.allow_missing:
@@ -161,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
                             "(the notebooks that need them fall back to smoke data)")
         contents = contents or course
     wheel_files, wheels_missing, locks = wheelhouse(args, chosen)
+    chosen += hub  # it carries no course: only its image travels
     started = time.monotonic()
     partial, f = archive.open_new(out)
     try:

@@ -1,26 +1,27 @@
-"""`dlab hub`: the classroom server. JupyterHub + DockerSpawner (the hub image, hub/) start one
-dlab lab per student; everything about the class comes from one settings file (TOML), which the
+"""`dlab hub`: the classroom server. JupyterHub + DockerSpawner (the hub image, built from hub/) start
+one dlab lab per student. Everything about the class comes from one settings file (TOML), which the
 hub image reads (`python -m dlab_hub.settings`), so the host needs nothing but Python and Docker.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import shutil
-import socket
-import ssl
-import sys
-import time
-import urllib.request
+
+from . import engine, images, ui
+from .errors import DlabError, UserError
+from .runspec import Mount, RunSpec
 
 SETTINGS = "class.toml"
-HUB_STOP_SECONDS = 30
-READY_SECONDS = 180
-GPU_LISTING = ("nvidia-smi", "-L")
+HUB_STOP_SECONDS = 30   # the hub's own shutdown; its labs keep running until `dlab hub down` stops them
+LAB_STOP_SECONDS = 10
+READY_SECONDS = 180.0
+DOCKER_SOCKET = "/var/run/docker.sock"
+HUB_LABEL = "org.dlab.hub"  # the class, on the hub's container and on every lab it spawns
 
 
-def add_parser(subparsers):
+def add_parser(subparsers) -> None:
     hub = subparsers.add_parser("hub", help="the classroom server: every student's own lab in the browser",
                                 description="The classroom server: JupyterHub with one dlab lab per student.")
     commands = hub.add_subparsers(metavar="<hub command>", parser_class=type(hub))
@@ -46,107 +47,83 @@ def add_parser(subparsers):
     users.add_argument("--passwords", action="store_true", help="show the generated passwords ([class] passwords)")
     handout = command("handout", run_handout, "copy files into every student's folder, never over theirs")
     handout.add_argument("files", nargs="+", metavar="FILE")
+    build = commands.add_parser("build", help="build the hub image", description="Build the hub image from hub/Dockerfile.")
+    build.add_argument("--quiet", action="store_true", help="no build progress")
+    build.set_defaults(func=lambda args: build_hub_image(args.quiet) and 0)
 
 
 # --- the hub image and the settings ------------------------------------------------------------
-def hub_image():
-    from . import images
-
+def hub_image() -> str:
     return f"{images.REPOSITORY}:{images.version()}-hub"
 
 
-def build_hub_image(quiet=True):
-    """Build the hub image from hub/Dockerfile, as `dlab build` builds the lab (base, CA secret, labels)."""
-    import subprocess
+def build_hub_image(quiet: bool = True) -> str:
+    """The hub image from hub/Dockerfile, built as `dlab build` builds the lab (base, CA secret, labels)."""
+    import sys
     from datetime import datetime, timezone
 
-    from . import build, images
-    from .errors import DlabError
+    from . import build
 
-    tag = hub_image()
-    lock = build.REQUIREMENTS / "cpu.lock"
+    tag, moving = hub_image(), f"{images.REPOSITORY}:hub"
     args = ["build", "-f", str(images.ROOT / "hub" / "Dockerfile"), "--build-arg", f"BASE_IMAGE={build.choose_base(None)}",
             "--build-arg", f"VERSION={images.version()}", "--build-arg", f"REVISION={build.revision()}",
             "--build-arg", f"CREATED={datetime.now(timezone.utc).date().isoformat()}",
-            "--build-arg", f"JUPYTERHUB={build.locked_version(lock, 'jupyterhub')}", *build.ca_secret(),
-            "--progress", "plain", "-t", tag, str(images.ROOT)]
-    print(f"dlab: building the hub image {tag} ...", flush=True)
-    output = subprocess.PIPE if quiet else None
-    result = subprocess.run(["docker", *args], env={**os.environ, "DOCKER_BUILDKIT": "1"}, stdout=output,
-                            stderr=output, text=True)
+            "--build-arg", f"JUPYTERHUB={build.locked_version(images.FLAVORS['cpu'].lock, 'jupyterhub')}",
+            *build.ca_secret(), "--progress", "plain", "-t", tag, str(images.ROOT)]
+    ui.say(f"building the hub image {tag} ...")
+    result = engine.run(args, env={"DOCKER_BUILDKIT": "1"}, stream=not quiet, check=False)
     if result.returncode != 0:
+        failure = engine.classify(result.stderr)
+        if failure.kind != "other":
+            raise engine.error(failure, args)
         if quiet:
             print("\n".join((result.stdout + result.stderr).splitlines()[-25:]), file=sys.stderr)
         raise DlabError(f"building {tag} failed (docker build exit {result.returncode})", "read the build output above")
-    subprocess.run(["docker", "tag", tag, f"{images.REPOSITORY}:hub"], check=True)  # Compose's name for it
+    engine.run(["tag", tag, moving])  # the name compose.yaml's hub service runs
     return tag
 
 
-def image_present(ref):
-    from . import engine
-
-    result = engine.run(["image", "inspect", ref], check=False)
-    if result.returncode != 0 and engine.daemon_state(result.stderr):
-        raise engine.engine_error(result.stderr)  # no engine: say so, not "image missing"
-    return result.returncode == 0
-
-
-def ensure_hub_image():
-    if not image_present(hub_image()):
-        build_hub_image()
-    return hub_image()
-
-
-def lab_ids():
+def lab_ids() -> tuple[int, int]:
     """Who the labs run as: the caller, or jovyan (1000:100) when the caller is root."""
     uid = os.getuid()
     return (uid, os.getgid()) if uid else (1000, 100)
 
 
-def hub_env(insecure=False):
-    from . import images
-
+def hub_env(insecure: bool = False) -> dict[str, str]:
     uid, gid = lab_ids()
-    env = {"DLAB_HUB_UID": uid, "DLAB_HUB_GID": gid, "DLAB_REPOSITORY": images.REPOSITORY}
-    if insecure:
-        env["DLAB_HUB_INSECURE_HTTP"] = "1"
-    return [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+    env = {"DLAB_HUB_UID": str(uid), "DLAB_HUB_GID": str(gid), "DLAB_REPOSITORY": images.REPOSITORY}
+    return {**env, "DLAB_HUB_INSECURE_HTTP": "1"} if insecure else env
 
 
-def relayed(text, code):
-    """The hub's own two-line error (error:/fix:) as our error, with its exit code."""
-    from .errors import DlabError, UserError
-
-    lines = [line for line in text.splitlines() if line.startswith(("error: ", "fix: "))]
+def relayed(text: str, code: int) -> DlabError:
+    """The hub's own two-line error (error:/fix:) as ours, with its exit code (2: the settings are wrong)."""
+    lines = text.splitlines()
     what = next((line[7:] for line in lines if line.startswith("error: ")), "")
     fix = next((line[5:] for line in lines if line.startswith("fix: ")), "see `dlab hub logs`")
     if not what:
-        tail = [line for line in text.splitlines() if line.strip()][-1:] or ["no message"]
-        return DlabError(f"the hub stopped: {tail[0]}", "see `dlab hub logs`")
+        return DlabError(f"the hub stopped: {engine.first_line(text[-2000:])}", "see `dlab hub logs`")
     return (UserError if code == 2 else DlabError)(what, fix)
 
 
-def read_settings(path, insecure=False):
+def read_settings(path: str, insecure: bool = False) -> dict:
     """The class settings as the hub reads them (JSON from the hub image), or its two-line error."""
-    from . import engine
-    from .errors import UserError
-
     path = os.path.abspath(path)
     if not os.path.isfile(path):
         raise UserError(f"no class settings at {path}",
                         "copy hub/class.example.toml there and list your students, or pass --settings FILE")
+    if engine.inspect_image(hub_image()) is None:
+        build_hub_image()
     folder = os.path.dirname(path)
-    image = ensure_hub_image()
-    result = engine.run(["run", "--rm", "--network", "none", "-v", f"{folder}:{folder}:ro", *hub_env(insecure),
-                         image, "python3", "-m", "dlab_hub.settings", path], check=False)
+    spec = RunSpec(hub_image(), command=("python3", "-m", "dlab_hub.settings", path), detach=False, remove=True,
+                   network="none", env=hub_env(insecure), mounts=(Mount(folder, folder, readonly=True),))
+    result = engine.run(spec.argv(), env=spec.env, check=False)
     if result.returncode != 0:
         raise relayed(result.stderr or result.stdout, result.returncode)
     return json.loads(result.stdout)
 
 
 # --- up ----------------------------------------------------------------------------------------
-def check_ports(settings):
-    from .errors import UserError
+def check_ports(settings: dict) -> None:
     from .probe import port_is_free
 
     bind = settings["bind"]
@@ -159,10 +136,8 @@ def check_ports(settings):
                             f"stop what listens there, or set another free port in {settings['path']}")
 
 
-def check_root(settings):
-    """The class root is made by the caller, so a folder nobody may write to fails before anything starts."""
-    from .errors import UserError
-
+def check_root(settings: dict) -> None:
+    """The class root is made by the caller, so a folder the teacher may not write fails before anything starts."""
     root = settings["root"]
     try:
         os.makedirs(root, exist_ok=True)
@@ -174,43 +149,103 @@ def check_root(settings):
                         "to a folder you can write") from None
 
 
-def check_lab_images(settings, gpus):
-    from .errors import UserError
-
+def check_lab_images(settings: dict, gpus: bool) -> None:
     for ref in [settings["image_cpu"]] + ([settings["image_cuda"]] if gpus else []):
-        if not image_present(ref):
+        if engine.inspect_image(ref) is None:
             raise UserError(f"the lab image {ref} is missing",
                             "build it (`make image`, FLAVOR=cuda for GPUs) or `dlab load` it from a bundle")
 
 
-def gpu_listing():
-    """`nvidia-smi -L` when the host's GPUs really reach containers; '' otherwise (with the reason)."""
+def gpu_listing() -> str:
+    """`nvidia-smi -L` when the host's GPUs really reach containers; '' otherwise (saying why)."""
+    import shutil
     import subprocess
 
     from . import plan, probe
 
-    if not shutil.which(GPU_LISTING[0]):
+    if not shutil.which("nvidia-smi"):
         return ""
-    facts = probe.probe_host()
-    blocker = plan.gpu_blocker(facts)
+    blocker = plan.gpu_blocker(probe.probe_host())
     if blocker:
-        print(f"dlab: no GPU labs: {blocker}", flush=True)
+        ui.say(f"no GPU labs: {blocker}")
         return ""
-    result = subprocess.run(list(GPU_LISTING), capture_output=True, text=True)
+    result = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
     return result.stdout if result.returncode == 0 else ""
 
 
-def container_state(name):
-    from . import engine
-
+def container_state(name: str) -> dict | None:
     result = engine.run(["container", "inspect", name], check=False)
     if result.returncode != 0:
+        failure = engine.classify(result.stderr)
+        if failure.kind in ("daemon-down", "permission-denied"):
+            raise engine.error(failure, ["container", "inspect"])
         return None
     return json.loads(result.stdout)[0]["State"]
 
 
-def public_addresses():
+def hub_spec(settings: dict, listing: str, insecure: bool) -> RunSpec:
+    """The hub's container: on the host's network, the engine's socket, the class root at its own path."""
+    root, folder = settings["root"], os.path.dirname(settings["path"])
+    read_only = {folder, *(os.path.dirname(p) for p in (settings["cert"], settings["key"]) if p)} - {root}
+    return RunSpec(hub_image(), name=settings["container"], network="host", restart="unless-stopped",
+                   labels={HUB_LABEL: settings["class_name"]},
+                   env={**hub_env(insecure), "DLAB_HUB_SETTINGS": settings["path"], "DLAB_HUB_GPUS": listing},
+                   mounts=(Mount(DOCKER_SOCKET, DOCKER_SOCKET), Mount(root, root),
+                           *(Mount(f, f, readonly=True) for f in sorted(read_only))))
+
+
+def wait_ready(settings: dict) -> None:
+    """Until /hub/health answers; a hub that stopped (the settings were wrong) gives its error as ours."""
+    import ssl
+    import time
+    import urllib.request
+
+    name = settings["container"]
+    scheme = "https" if settings["tls"] else "http"
+    host = "127.0.0.1" if settings["bind"] in ("0.0.0.0", "127.0.0.1") else settings["bind"]
+    url = f"{scheme}://{host}:{settings['port']}/hub/health"
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # our own hub, on this host
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline:
+        state = container_state(name)
+        if state is None or state["Status"] in ("exited", "restarting"):  # its restart policy would try again
+            logs = engine.run(["logs", name], check=False)
+            engine.run(["rm", "-f", name], check=False)
+            raise relayed(logs.stderr + logs.stdout, (state or {}).get("ExitCode", 1))
+        try:
+            with opener.open(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise DlabError(f"the hub did not answer at {url} within {READY_SECONDS:.0f} s", "see `dlab hub logs`")
+
+
+def run_up(args: argparse.Namespace) -> int:
+    settings = read_settings(args.settings, args.insecure_http)
+    state = container_state(settings["container"])
+    if state and state["Running"]:
+        ui.say(f"the hub {settings['container']} is already running")
+        return show_hub(settings)
+    if state:
+        engine.run(["rm", "-f", settings["container"]])
+    check_root(settings)
+    check_ports(settings)
+    listing = gpu_listing() if settings["gpu_policy"] != "none" else ""
+    check_lab_images(settings, bool(listing))
+    spec = hub_spec(settings, listing, args.insecure_http)
+    engine.run(spec.argv(), env=spec.env)
+    wait_ready(settings)
+    return show_hub(settings)
+
+
+def public_addresses() -> list[str]:
     """This host's name and its main address, for the URL students open."""
+    import socket
+
     names = [socket.gethostname()]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe_socket:
         try:
@@ -221,158 +256,85 @@ def public_addresses():
     return names
 
 
-def wait_ready(settings, name):
-    """Until /hub/health answers; an exited hub's error becomes ours."""
-    from . import engine
-    from .errors import DlabError
-
-    scheme = "https" if settings["tls"] else "http"
-    host = "127.0.0.1" if settings["bind"] in ("0.0.0.0", "127.0.0.1") else settings["bind"]
-    url = f"{scheme}://{host}:{settings['port']}/hub/health"
-    context = ssl.create_default_context()
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # our own hub, on loopback
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
-        state = container_state(name)
-        if state is None or state["Status"] in ("exited", "restarting"):  # its restart policy tries again
-            logs = engine.run(["logs", name], check=False)
-            code = (state or {}).get("ExitCode", 1)
-            engine.run(["rm", "-f", name], check=False)
-            raise relayed(logs.stderr + logs.stdout, code)
-        try:
-            with opener.open(url, timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise DlabError(f"the hub did not answer at {url} within {READY_SECONDS} s", "see `dlab hub logs`")
-
-
-def fingerprint_from_log(name):
-    from . import engine
-
-    logs = engine.run(["logs", name], check=False).stdout
-    return next((line.rsplit(" ", 1)[-1] for line in logs.splitlines() if "SHA-256 fingerprint" in line), "")
-
-
-def run_up(args):
-    from . import engine
-
-    settings = read_settings(args.settings, args.insecure_http)
-    name = settings["container"]
-    state = container_state(name)
-    if state and state["Running"]:
-        print(f"dlab: the hub {name} is already running")
-        return show_hub(settings)
-    if state:
-        engine.run(["rm", "-f", name])
-    check_root(settings)
-    check_ports(settings)
-    listing = gpu_listing() if settings["gpu_policy"] != "none" else ""
-    check_lab_images(settings, bool(listing))
-    mounts = [settings["root"], os.path.dirname(settings["path"])]
-    mounts += [os.path.dirname(p) for p in (settings["cert"], settings["key"]) if p]
-    volumes = ["-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", f"{settings['root']}:{settings['root']}"]
-    for folder in sorted(set(mounts[1:]) - {settings["root"]}):
-        volumes += ["-v", f"{folder}:{folder}:ro"]
-    engine.run(["run", "-d", "--name", name, "--network", "host", "--restart", "unless-stopped",
-                "--label", f"org.dlab.hub={settings['class_name']}", *volumes, *hub_env(args.insecure_http),
-                "-e", f"DLAB_HUB_SETTINGS={settings['path']}", "-e", f"DLAB_HUB_GPUS={listing}", hub_image()])
-    wait_ready(settings, name)
-    return show_hub(settings)
-
-
-def show_hub(settings):
+def show_hub(settings: dict) -> int:
     scheme = "https" if settings["tls"] else "http"
     hosts = ["127.0.0.1"] if settings["bind"] == "127.0.0.1" else public_addresses()
     urls = [f"{scheme}://{h}:{settings['port']}/" for h in hosts]
-    print(f"dlab: classroom hub {settings['class_name']} is up: {urls[0]}" +
-          (f" (also {', '.join(urls[1:])})" if urls[1:] else ""))
-    fingerprint = fingerprint_from_log(settings["container"]) if settings["tls"] else ""
-    if fingerprint:
-        print(f"dlab: certificate SHA-256 fingerprint {fingerprint}")
-        print("dlab: students compare it with what their browser shows before they sign in")
+    ui.say(f"classroom hub {settings['class_name']} is up: {urls[0]}" + (f" (also {', '.join(urls[1:])})" if urls[1:] else ""))
+    logs = engine.run(["logs", settings["container"]], check=False).stdout
+    fingerprint = next((line.rsplit(" ", 1)[-1] for line in logs.splitlines() if "SHA-256 fingerprint" in line), "")
+    if settings["tls"] and fingerprint:
+        ui.say(f"certificate SHA-256 fingerprint {fingerprint}",
+               "students compare it with what their browser shows before they sign in")
     elif not settings["tls"]:
-        print("dlab: WARNING: plain HTTP: passwords are not encrypted on the way")
-    passwords = "each sets one at first sign-in" if settings["passwords"] == "first-use" else \
-        "generated: `dlab hub users --passwords` lists them"
-    print(f"dlab: teacher (admin) {settings['teacher']}; {len(settings['students'])} students; passwords {passwords}")
-    print(f"dlab: students' work in {settings['root']}/students/<name>/; the class folder "
-          f"{settings['root']}/class/ is read-only in every lab")
+        ui.say("WARNING: plain HTTP: passwords are not encrypted on the way")
+    passwords = ("each sets one at first sign-in" if settings["passwords"] == "first-use" else
+                 "generated: `dlab hub users --passwords` lists them")
+    ui.say(f"teacher (admin) {settings['teacher']}; {len(settings['students'])} students; passwords {passwords}",
+           f"students' work in {settings['root']}/students/<name>/; the class folder {settings['root']}/class/ "
+           "is read-only in every lab")
     return 0
 
 
 # --- down, status, logs --------------------------------------------------------------------------
-def class_labs(class_name):
-    from . import engine
-
-    return engine.run(["ps", "-aq", "--filter", f"label=org.dlab.hub={class_name}"]).stdout.split()
-
-
-def run_down(args):
-    from . import engine
-
+def run_down(args: argparse.Namespace) -> int:
     settings = read_settings(args.settings)
     name = settings["container"]
     if container_state(name):
         engine.run(["stop", "--time", str(HUB_STOP_SECONDS), name], check=False)
         engine.run(["rm", "-f", name], check=False)
-    labs = [c for c in class_labs(settings["class_name"])]
+    labs = engine.run(["ps", "-aq", "--filter", f"label={HUB_LABEL}={settings['class_name']}"]).stdout.split()
     if labs:
-        engine.run(["stop", "--time", "10", *labs], check=False)
+        engine.run(["stop", "--time", str(LAB_STOP_SECONDS), *labs], check=False)
         engine.run(["rm", "-f", *labs], check=False)
     engine.run(["network", "rm", settings["network"]], check=False)
-    print(f"dlab: the hub {name} and {len(labs)} lab(s) stopped; every file stays in {settings['root']}")
+    ui.say(f"the hub {name} and {len(labs)} lab(s) stopped; every file stays in {settings['root']}")
     return 0
 
 
-def running_hub(settings):
-    from .errors import UserError
-
+def running_hub(settings: dict) -> None:
     state = container_state(settings["container"])
     if not state or not state["Running"]:
         raise UserError(f"the hub {settings['container']} is not running", "start it with `dlab hub up`")
 
 
-def run_status(args):
-    from . import engine
+def lab_jupyterhub(ref: str) -> str:
+    spec = RunSpec(ref, command=("python", "-c", "import jupyterhub; print(jupyterhub.__version__)"), detach=False,
+                   remove=True, network="none", env={"DLAB_SEED": "0"})
+    out = engine.run(spec.argv(), env=spec.env, check=False).stdout.split()
+    return out[-1] if out else "?"
 
+
+def run_status(args: argparse.Namespace) -> int:
     settings = read_settings(args.settings)
     state = container_state(settings["container"])
     if not state or not state["Running"]:
-        print(f"dlab: the hub {settings['container']} is not running (`dlab hub up` starts it)")
+        ui.say(f"the hub {settings['container']} is not running (`dlab hub up` starts it)")
         return 0
     show_hub(settings)
     hub = engine.run(["exec", settings["container"], "jupyterhub", "--version"], check=False).stdout.strip()
-    versions = []
-    for ref in (settings["image_cpu"], settings["image_cuda"]):
-        if image_present(ref):
-            lab = engine.run(["run", "--rm", "--network", "none", "-e", "DLAB_SEED=0", ref, "python", "-c",
-                              "import jupyterhub; print(jupyterhub.__version__)"], check=False).stdout.strip()
-            versions.append(f"{ref} {lab.splitlines()[-1] if lab else '?'}")
-    print(f"dlab: jupyterhub {hub} in the hub; in the labs: {'; '.join(versions)}")
+    labs = [f"{ref} {lab_jupyterhub(ref)}" for ref in (settings["image_cpu"], settings["image_cuda"])
+            if engine.inspect_image(ref) is not None]
+    ui.say(f"jupyterhub {hub} in the hub; in the labs: {'; '.join(labs)}")
     rows = hub_users(settings)
-    running = sum(1 for r in rows if r["lab"] == "ready")
-    print(f"dlab: {running} lab(s) running, {sum(1 for r in rows if r['password_set'])} of {len(rows)} "
-          "members have a password")
+    ui.say(f"{sum(r['lab'] == 'ready' for r in rows)} lab(s) running; "
+           f"{sum(r['password_set'] for r in rows)} of {len(rows)} members have a password")
     return 0
 
 
-def run_logs(args):
-    from . import engine
-
+def run_logs(args: argparse.Namespace) -> int:
     settings = read_settings(args.settings)
     running_hub(settings)
-    engine.run(["logs", *(["--follow"] if args.follow else []), settings["container"]], capture=False)
-    return 0
+    try:
+        return engine.run(["logs", *(["-f"] if args.follow else []), settings["container"]], stream=True,
+                          check=False).returncode
+    except KeyboardInterrupt:
+        return 0
 
 
 # --- users and handouts --------------------------------------------------------------------------
-def hub_users(settings, add=()):
-    from . import engine
-
+def hub_users(settings: dict, add: list[str] | None = None) -> list[dict]:
+    """What the hub knows of its users (dlab_hub.admin inside its container)."""
     command = ["add", *add] if add else ["users"]
     result = engine.run(["exec", "-e", f"DLAB_HUB_SETTINGS={settings['path']}", settings["container"],
                          "python3", "-m", "dlab_hub.admin", *command], check=False)
@@ -381,33 +343,27 @@ def hub_users(settings, add=()):
     return json.loads(result.stdout)
 
 
-def run_users(args):
-    from . import engine
-
+def run_users(args: argparse.Namespace) -> int:
     settings = read_settings(args.settings)
     running_hub(settings)
     if args.add:
         hub_users(settings, add=args.add)
-        print(f"dlab: {', '.join(args.add)} may sign in now; add them to the class list too, so they stay")
-    rows = hub_users(settings)
-    table = [("user", "role", "on list", "password", "lab", "last activity")]
-    for r in rows:
-        table.append((r["name"], "teacher" if r["admin"] else "student", "yes" if r["on_class_list"] else "no",
-                      "set" if r["password_set"] else "-", f"{r['lab']} {r['runtime']}".strip() or "-",
-                      r["last_activity"][:19].replace("T", " ") or "-"))
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        ui.say(f"{', '.join(args.add)} may sign in now; add them to the class list too, so they stay")
+    rows = [("USER", "ROLE", "ON LIST", "PASSWORD", "LAB", "LAST ACTIVITY")]
+    for r in hub_users(settings):
+        rows.append((r["name"], "teacher" if r["admin"] else "student", "yes" if r["on_class_list"] else "no",
+                     "set" if r["password_set"] else "-", f"{r['lab']} {r['runtime']}".strip() or "-",
+                     r["last_activity"][:19].replace("T", " ") or "-"))
+    print(ui.table(rows))
     if args.passwords:
-        result = engine.run(["exec", settings["container"], "cat", f"{settings['root']}/state/passwords.csv"],
-                            check=False)
-        print(result.stdout.strip() or "dlab: no generated passwords ([class] passwords = \"first-use\")")
+        result = engine.run(["exec", settings["container"], "cat", f"{settings['root']}/state/passwords.csv"], check=False)
+        print(result.stdout.strip() or 'no generated passwords (the class has passwords = "first-use")')
     return 0
 
 
-def run_handout(args):
+def run_handout(args: argparse.Namespace) -> int:
     """Copy each file into every student's folder where no file of that name exists."""
-    from .errors import UserError
+    import shutil
 
     missing = [f for f in args.files if not os.path.isfile(f)]
     if missing:
@@ -416,16 +372,16 @@ def run_handout(args):
     if len(set(names)) != len(names):
         raise UserError("two of the files have the same name", "hand them out one at a time, or rename one")
     settings = read_settings(args.settings)
-    uid, gid = settings["uid"], settings["gid"]
     students_root = os.path.join(settings["root"], "students")
     existing = os.listdir(students_root) if os.path.isdir(students_root) else []
+    as_root = os.getuid() == 0
     copied = kept = 0
     for student in sorted(set(settings["members"]) | set(existing)):
         folder = os.path.join(students_root, student)
         if not os.path.isdir(folder):
             os.makedirs(folder)
-            if os.getuid() == 0:
-                os.chown(folder, uid, gid)
+            if as_root:
+                os.chown(folder, settings["uid"], settings["gid"])
         for source, name in zip(args.files, names):
             target = os.path.join(folder, name)
             if os.path.lexists(target):
@@ -433,8 +389,8 @@ def run_handout(args):
                 continue
             with open(source, "rb") as src, open(target, "xb") as dst:  # "x": never over a file
                 shutil.copyfileobj(src, dst)
-            if os.getuid() == 0:
-                os.chown(target, uid, gid)
+            if as_root:
+                os.chown(target, settings["uid"], settings["gid"])
             copied += 1
-    print(f"dlab: handed out {', '.join(names)}: {copied} new copies, {kept} kept as the students had them")
+    ui.say(f"handed out {', '.join(names)}: {copied} new copies, {kept} kept as the students had them")
     return 0

@@ -14,8 +14,8 @@ def add_parser(subparsers) -> None:
                               description="Check the sha256 of every part of a bundle written by `dlab bundle`; "
                               "only when all match, load its images into the Docker engine.")
     p.add_argument("archive", metavar="ARCHIVE", help="the bundle file")
-    p.add_argument("--flavor", default="all", choices=(*images.FLAVORS, "all"),
-                   help="load only this flavor's image (default: all in the bundle)")
+    p.add_argument("--flavor", default="all", choices=(*images.FLAVORS, "hub", "all"),
+                   help="load only this flavor's image, or the classroom hub's (default: all in the bundle)")
     p.set_defaults(func=run)
 
 
@@ -106,8 +106,12 @@ def run(args: argparse.Namespace) -> int:
               f"{image['size_bytes'] / 1e9:.2f} GB)")
         for tag in moved:
             print(f"note: {tag} now names this image; the one it named before ({(before[tag] or '')[7:19]}) is kept untagged")
-    first = chosen[0]
-    default = first["flavor"] in images.FLAVORS and first["ref"] == images.versioned_tag(first["flavor"])
-    print(f"next: `dlab up{'' if default else ' --image ' + first['ref']}`  "
-          f"(the course notebooks are in the archive's {TOP}/course/ too)")
+    labs = [image for image in chosen if image["flavor"] != "hub"]
+    if labs:
+        first = labs[0]
+        default = first["flavor"] in images.FLAVORS and first["ref"] == images.versioned_tag(first["flavor"])
+        print(f"next: `dlab up{'' if default else ' --image ' + first['ref']}`  "
+              f"(the course notebooks are in the archive's {TOP}/course/ too)")
+    if len(labs) < len(chosen):
+        print("the classroom hub: `dlab hub up --settings class.toml` (docs/classroom.md)")
     return 0

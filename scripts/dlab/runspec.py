@@ -51,6 +51,7 @@ class RunSpec:
     labels: dict[str, str] = field(default_factory=dict)
     gpus: str = "none"                         # none | all | 0,2
     network: str = ""
+    restart: str = ""                          # a restart policy: unless-stopped, on-failure
     entrypoint: str = ""
     security: Sequence[str] = ()               # --security-opt values, e.g. no-new-privileges
     cap_drop: Sequence[str] = ()
@@ -61,7 +62,7 @@ class RunSpec:
     def argv(self) -> list[str]:
         args = ["run"] + (["-d"] if self.detach else []) + (["--rm"] if self.remove else [])
         for flag, value in (("--name", self.name), ("--user", self.user), ("--userns", self.userns),
-                            ("--network", self.network), ("--entrypoint", self.entrypoint)):
+                            ("--network", self.network), ("--restart", self.restart), ("--entrypoint", self.entrypoint)):
             args += [flag, value] if value else []
         for flag, values in (("--group-add", self.groups), ("--label", [f"{k}={v}" for k, v in self.labels.items()]),
                              ("-e", list(self.env)),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from dlabtest import ROOT, VERSION, free_port, image_ref
+from dlabtest import ROOT, free_port, image_ref
 
 # Lines a healthy hub or hub-spawned lab may log with WARNING/ERROR in them.
 HUB_NOISE = [

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from hub_helpers import Classroom, docker, sign_in, unique
+from hub_helpers import Classroom, docker, sign_in
 
 STUDENTS = ("alice", "bob", "carol")
 LAB_UID, LAB_GID = (os.getuid(), os.getgid()) if os.getuid() else (1000, 100)
@@ -38,7 +38,7 @@ def classroom(hub_image, cpu_image, tmp_path_factory):
 
 def test_up_prints_the_url_and_fingerprint(classroom):
     """`dlab hub up` prints the HTTPS URL and the certificate's SHA-256 fingerprint, as the hub logged it."""
-    assert f"https://" in classroom.up_output and f":{classroom.port}/" in classroom.up_output
+    assert "https://" in classroom.up_output and f":{classroom.port}/" in classroom.up_output
     fingerprint = next(line.split()[-1] for line in classroom.up_output.splitlines() if "fingerprint" in line)
     assert len(fingerprint.split(":")) == 32
     pem = (classroom.root / "state" / "tls" / "cert.pem").read_text()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hub_helpers import Classroom, docker, dlab, two_line_error
+from hub_helpers import Classroom, dlab, docker, two_line_error
 
 
 @pytest.fixture

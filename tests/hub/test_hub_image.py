@@ -54,3 +54,25 @@ def test_hub_image_runs_the_locked_proxy(hub_image):
     out = docker("run", "--rm", "--network", "none", hub_image, "sh", "-c",
                  "configurable-http-proxy --version && node --version && dpkg-query -W -f '${Version}' nodejs").stdout
     assert out.split()[0] == want, out
+
+
+def test_hub_image_travels_in_a_bundle(hub_image, tmp_path):
+    """`dlab bundle` writes the hub image into a checked archive and `dlab load` brings it back, same image."""
+    import uuid
+
+    from hub_helpers import dlab
+
+    ref = f"dlabtest-hubbundle-{uuid.uuid4().hex[:8]}:hub"
+    docker("tag", hub_image, ref)
+    want = docker("image", "inspect", "-f", "{{.Id}}", ref).stdout.strip()
+    out = tmp_path / "hub.tar"
+    try:
+        made = dlab("bundle", str(out), "--image", ref, "--no-wheels")
+        assert made.returncode == 0, made.stdout + made.stderr
+        docker("image", "rm", "--no-prune", ref)
+        loaded = dlab("load", str(out))
+        assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+        assert docker("image", "inspect", "-f", "{{.Id}}", ref).stdout.strip() == want
+        assert "dlab hub up" in loaded.stdout
+    finally:
+        docker("image", "rm", "--no-prune", ref, check=False)

@@ -14,14 +14,14 @@ from launcher_helpers import DLAB, ROOT, dlab
 
 PACKAGE = ROOT / "scripts" / "dlab"
 MODULES = sorted(path.stem for path in PACKAGE.glob("*.py"))
-COMMANDS = ("up", "down", "status", "logs", "check", "doctor", "build", "bundle", "load", "registry")
+COMMANDS = ("up", "down", "status", "logs", "check", "doctor", "build", "bundle", "load", "registry", "hub")
 # What `dlab --help` must not load: each costs milliseconds (OpenSSL, compression, XML, threads) it does not need.
 EXPENSIVE = ("hashlib", "ssl", "urllib.request", "http.client", "tarfile", "xml.etree.ElementTree",
              "concurrent.futures", "secrets", "webbrowser", "socket", "platform")
 
 
 def test_help_lists_the_commands():
-    """`dlab --help` lists every command: up, down, status, logs, check, doctor, build, bundle, load, registry."""
+    """`dlab --help` lists every command: up, down, status, logs, check, doctor, build, bundle, load, registry, hub."""
     result = dlab("--help")
     assert result.returncode == 0
     for command in COMMANDS:
