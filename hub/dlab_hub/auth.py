@@ -32,7 +32,10 @@ class ClassListAuthenticator(FirstUseAuthenticator):
     passwords_file = Unicode(config=True, help="Where generated passwords are written for the teacher (CSV).")
 
     _members: tuple = ()
-    _stamp = None
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.members()  # generated passwords exist from the start, for `dlab hub users --passwords`
 
     def members(self):
         """The teacher and students as the settings file says now; the last good list if it is broken."""

@@ -148,6 +148,25 @@ def test_gpu_spawn_fails_with_the_toolkit_message_and_cpu_still_works(classroom)
     hub.stop("dave")
 
 
+def test_spawn_form_offers_cpu_and_gpu(classroom):
+    """On a host with GPUs the spawn form asks CPU or GPU, and says how many GPUs are free."""
+    session = classroom.api.new_session()
+    assert sign_in(session, classroom.api.url, "erin", "erins-password").status_code == 302
+    form = session.get(f"{classroom.api.url}/hub/spawn", timeout=60).text
+    assert 'name="runtime" value="cpu" checked' in form and 'name="runtime" value="gpu"' in form
+    assert "2 of 2 free" in form
+
+
+def test_status_shows_the_hub_and_lab_versions(classroom):
+    """`dlab hub status` prints the URL, the fingerprint, and one jupyterhub version in hub and labs."""
+    out = classroom.dlab("status").stdout
+    versions = re.search(r"jupyterhub (\S+) in the hub; in the labs: (.*)", out)
+    assert versions and f":{classroom.port}/" in out and "fingerprint" in out
+    assert all(part.split()[-1] == versions[1] for part in versions[2].split("; ")), out
+    assert "lab(s) running" in out
+    assert "Running JupyterHub version" in classroom.dlab("logs").stdout + classroom.dlab("logs").stderr
+
+
 def test_unlisted_name_cannot_sign_up(classroom):
     """A name that is not on the class list cannot sign in, and gets no password stored."""
     session = classroom.api.new_session()

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from hub_helpers import Classroom, docker
+from hub_helpers import Classroom, docker, sign_in
 from kernels import execute, start_kernel
 
 IDLE_TIMEOUT = 20  # seconds; the culler looks every 5 s, labs report activity every 5 s
@@ -14,7 +14,7 @@ IDLE_TIMEOUT = 20  # seconds; the culler looks every 5 s, labs report activity e
 @pytest.fixture(scope="module")
 def short_idle(hub_image, cpu_image, tmp_path_factory):
     room = Classroom(tmp_path_factory.mktemp("culling"), students=("ivy", "bea"), idle={"timeout": IDLE_TIMEOUT},
-                     gpu={"policy": "none"}, limits={"cpus": 1})
+                     gpu={"policy": "none"}, limits={"cpus": 1}, **{"class": {"passwords": "generated"}})
     try:
         hub = room.up()
         for name in ("ivy", "bea"):
@@ -61,3 +61,12 @@ def test_hub_restart_keeps_users_files_and_running_labs(short_idle):
     assert {"ivy", "bea", "teach"} <= names
     assert (room.student_folder("ivy") / "notes.txt").read_text() == "kept"
     assert hub.lab("bea", "api/contents", room.tokens["bea"]).status_code == 200
+
+
+def test_generated_passwords_are_handed_out(short_idle):
+    """With generated passwords the teacher gets one per student; it signs in, a guessed one does not."""
+    listing = short_idle.dlab("users", "--passwords").stdout
+    passwords = dict(line.split(",") for line in listing.splitlines() if line.count(",") == 1 and "username" not in line)
+    assert set(passwords) == {"teach", "ivy", "bea"} and all(len(p) == 12 for p in passwords.values())
+    assert sign_in(short_idle.api.new_session(), short_idle.api.url, "ivy", passwords["ivy"]).status_code == 302
+    assert sign_in(short_idle.api.new_session(), short_idle.api.url, "bea", "a-guess-of-mine").status_code == 403
