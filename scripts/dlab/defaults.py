@@ -42,5 +42,6 @@ class Label:
     HOST = "org.dlab.host"
     CHECK = "org.dlab.check"          # a `dlab check` container
     PROBE = "org.dlab.probe"          # the GPU preflight container
+    HUB = "org.dlab.hub"              # the classroom hub and every lab it spawns: the class (hub/jupyterhub_config.py)
     TENSORFLOW = "org.dlab.tensorflow"
     VERSION = "org.opencontainers.image.version"

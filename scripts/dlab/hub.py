@@ -10,6 +10,7 @@ import json
 import os
 
 from . import engine, images, ui
+from .defaults import Label
 from .errors import DlabError, UserError
 from .runspec import Mount, RunSpec
 
@@ -18,7 +19,6 @@ HUB_STOP_SECONDS = 30   # the hub's own shutdown; its labs keep running until `d
 LAB_STOP_SECONDS = 10
 READY_SECONDS = 180.0
 DOCKER_SOCKET = "/var/run/docker.sock"
-HUB_LABEL = "org.dlab.hub"  # the class, on the hub's container and on every lab it spawns
 
 
 def add_parser(subparsers) -> None:
@@ -188,7 +188,7 @@ def hub_spec(settings: dict, listing: str, insecure: bool) -> RunSpec:
     root, folder = settings["root"], os.path.dirname(settings["path"])
     read_only = {folder, *(os.path.dirname(p) for p in (settings["cert"], settings["key"]) if p)} - {root}
     return RunSpec(hub_image(), name=settings["container"], network="host", restart="unless-stopped",
-                   labels={HUB_LABEL: settings["class_name"]},
+                   labels={Label.HUB: settings["class_name"]},
                    env={**hub_env(insecure), "DLAB_HUB_SETTINGS": settings["path"], "DLAB_HUB_GPUS": listing},
                    mounts=(Mount(DOCKER_SOCKET, DOCKER_SOCKET), Mount(root, root),
                            *(Mount(f, f, readonly=True) for f in sorted(read_only))))
@@ -283,7 +283,7 @@ def run_down(args: argparse.Namespace) -> int:
     if container_state(name):
         engine.run(["stop", "--time", str(HUB_STOP_SECONDS), name], check=False)
         engine.run(["rm", "-f", name], check=False)
-    labs = engine.run(["ps", "-aq", "--filter", f"label={HUB_LABEL}={settings['class_name']}"]).stdout.split()
+    labs = engine.run(["ps", "-aq", "--filter", f"label={Label.HUB}={settings['class_name']}"]).stdout.split()
     if labs:
         engine.run(["stop", "--time", str(LAB_STOP_SECONDS), *labs], check=False)
         engine.run(["rm", "-f", *labs], check=False)
