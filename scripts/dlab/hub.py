@@ -68,7 +68,7 @@ def build_hub_image(quiet: bool = True) -> str:
     args = ["build", "-f", str(images.ROOT / "hub" / "Dockerfile"), "--build-arg", f"BASE_IMAGE={build.choose_base(None)}",
             "--build-arg", f"VERSION={images.version()}", "--build-arg", f"REVISION={build.revision()}",
             "--build-arg", f"CREATED={datetime.now(timezone.utc).date().isoformat()}",
-            "--build-arg", f"JUPYTERHUB={build.locked_version(images.FLAVORS['cpu'].lock, 'jupyterhub')}",
+            "--build-arg", f"JUPYTERHUB={build.locked_version(images.FLAVORS['cpu'].lock(), 'jupyterhub')}",
             *build.ca_secret(), "--progress", "plain", "-t", tag, str(images.ROOT)]
     ui.say(f"building the hub image {tag} ...")
     result = engine.run(args, env={"DOCKER_BUILDKIT": "1"}, stream=not quiet, check=False)

@@ -16,10 +16,10 @@ def pinned(lock_text, name):
 
 
 def test_hub_lock_pins_the_labs_jupyterhub():
-    """hub/requirements.lock, cpu.lock and cuda.lock pin one and the same jupyterhub."""
-    versions = {lock: pinned((ROOT / lock).read_text(), "jupyterhub") for lock in
-                ("hub/requirements.lock", "docker/requirements/cpu.lock", "docker/requirements/cuda.lock")}
-    assert len(set(versions.values())) == 1 and None not in versions.values(), versions
+    """hub/requirements.lock and every lab lock (each flavor, each architecture) pin one and the same jupyterhub."""
+    locks = [ROOT / "hub" / "requirements.lock", *sorted(REQUIREMENTS.glob("cpu-*.lock")), *sorted(REQUIREMENTS.glob("cuda-*.lock"))]
+    versions = {lock.name: pinned(lock.read_text(), "jupyterhub") for lock in locks}
+    assert len(versions) >= 3 and len(set(versions.values())) == 1 and None not in versions.values(), versions
 
 
 def test_hub_lock_is_made_from_its_inputs():

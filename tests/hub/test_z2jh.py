@@ -93,6 +93,6 @@ def test_values_keep_work_cull_idle_labs_and_prepull():
 def test_chart_runs_the_labs_jupyterhub():
     """The chart named in the deploy command runs the jupyterhub the lab images carry."""
     dlab = values()["custom"]["dlab"]
-    lock = (ROOT / "docker" / "requirements" / "cpu.lock").read_text()
+    lock = (ROOT / "docker" / "requirements" / "cpu-amd64.lock").read_text()
     assert dlab["jupyterhub"] == re.search(r"^jupyterhub==(\S+)", lock, re.M).group(1)
     assert f"--version {dlab['chart']}" in VALUES.read_text()
