@@ -41,7 +41,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--keyfile", default="", metavar="PEM", help="--public: the certificate's key")
     parser.add_argument("--root", action="store_true", help="run Jupyter as root in the lab (apt-get; files become root's)")
     parser.add_argument("--memory", default="", metavar="SIZE",
-                        help=f"memory limit, e.g. 8g (default: {defaults.MEMORY_SHARE * 100:.0f}%% of the engine's; none: no limit)")
+                        help=f"memory limit, e.g. 8g (default: {defaults.MEMORY_SHARE * 100:.0f}%% of the engine's; "
+                        "none: no limit)")
     parser.add_argument("--cpus", default="", metavar="N",
                         help=f"CPU limit (default: all but {defaults.HOST_CPUS} where the engine has more than 2)")
     parser.add_argument("--pids-limit", default="", metavar="N",
