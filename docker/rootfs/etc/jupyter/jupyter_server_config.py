@@ -58,8 +58,13 @@ c.ServerApp.ip = ""
 c.ServerApp.port = int(os.environ.get("JUPYTER_PORT", "8888"))
 c.ServerApp.port_retries = 0
 c.ServerApp.open_browser = False
-# Root only when the caller asked for a root lab (a root host user whose files must stay theirs).
-c.ServerApp.allow_root = True
+# Root only when the caller asked for a root lab (DLAB_ALLOW_ROOT=1, for a root host user whose
+# files must stay theirs): a lab that is root by accident leaves root-owned files in `work`.
+c.ServerApp.allow_root = os.environ.get("DLAB_ALLOW_ROOT") == "1"
+if os.getuid() == 0 and not c.ServerApp.allow_root:
+    print("dlab: JupyterLab runs as root only when asked", file=sys.stderr)
+    print('fix: start it as your user (docker run --user "$(id -u):$(id -g)"), or set DLAB_ALLOW_ROOT=1 for a root lab',
+          file=sys.stderr)
 # The file browser opens on the mounted work folder, so everything saved lands on the host.
 c.ServerApp.root_dir = "/home/jovyan/work"
 # Deleting really deletes: no hidden .Trash-<uid> folder filling the student's work folder.
