@@ -6,10 +6,12 @@ writer needs a seekable file: each member's header is written again once its siz
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tarfile
 import time
+import zlib
 from collections.abc import Iterator
 from typing import IO
 
@@ -97,15 +99,22 @@ class Damaged(Exception):
 
 
 def open_bundle(path):
-    """(tarfile, {name: TarInfo}) for the members under dlab-bundle/; Damaged when unreadable."""
+    """(tarfile, {name: TarInfo}) of the parts under dlab-bundle/; Damaged when unreadable, or when it holds
+    anything else: a link, a folder, a file outside dlab-bundle/, one name twice."""
     try:
         tar = tarfile.open(path, "r:")
-        members = {}
+        members, strays = {}, []
         for info in tar:
-            if info.name.startswith(TOP + "/") and info.isfile():
-                members[info.name[len(TOP) + 1:]] = info
+            name = info.name[len(TOP) + 1:]
+            if not info.name.startswith(TOP + "/") or not info.isfile() or name in members:
+                strays.append(info.name)
+            else:
+                members[name] = info
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise Damaged(f"cannot read it as a tar archive ({exc})") from None
+    if strays and MANIFEST in members:  # without a manifest, read_manifest says it is no bundle
+        raise Damaged(f"it holds {strays[0]!r}{' twice' if strays[0][len(TOP) + 1:] in members else ''}, "
+                      "which no dlab bundle has")
     return tar, members
 
 
@@ -129,7 +138,7 @@ def parse_sums(text):
 
 
 def read_manifest(tar, members):
-    """The manifest, once SHA256SUMS vouches for it and it agrees with SHA256SUMS on every part."""
+    """The manifest, once SHA256SUMS vouches for it, agrees with it on every part, and lists every file there is."""
     if MANIFEST not in members or SUMS not in members:
         raise Damaged(f"it has no {TOP}/{MANIFEST} and {SUMS} (truncated, or not a dlab bundle)")
     raw = read_member(tar, members[MANIFEST])
@@ -142,31 +151,138 @@ def read_manifest(tar, members):
         raise Damaged(f"{MANIFEST} is not valid JSON ({exc})") from None
     if manifest.get("format") != FORMAT:
         raise Damaged(f"unknown bundle format {manifest.get('format')!r} (this dlab reads {FORMAT})")
-    parts = manifest.get("parts") or {}
+    if not well_formed(manifest):
+        raise Damaged(f"{MANIFEST} is not laid out as this dlab writes it")
+    parts = manifest["parts"]
     for name, part in parts.items():
         if sums.get(name) != part.get("sha256"):
             raise Damaged(f"{MANIFEST} and {SUMS} disagree on {name}")
+        if name not in members:
+            raise Damaged(f"part {name} is missing")
+    unlisted = sorted(set(members) - set(parts) - {MANIFEST, SUMS})
+    if unlisted:
+        raise Damaged(f"it holds {TOP}/{unlisted[0]}, which its {MANIFEST} does not list as a part")
+    for image in manifest["images"]:
+        if image["file"] not in parts:
+            raise Damaged(f"its image file {image.get('file')!r} is not a listed, hashed part")
     return manifest
 
 
-def verify_parts(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], manifest: dict, progress=None) -> None:
-    """Hash every part against the manifest; Damaged at the first mismatch."""
-    for name, want in sorted(manifest["parts"].items()):
-        info = members.get(name)
-        if info is None:
-            raise Damaged(f"part {name} is missing")
-        if info.size != want["size"]:
-            raise Damaged(f"part {name} is {info.size} bytes, the manifest says {want['size']}")
-        digest = sha256()
-        try:
-            for block in member_chunks(tar, info):
-                digest.update(block)
-                if progress:
-                    progress.add(len(block))
-        except (tarfile.TarError, EOFError, OSError) as exc:
-            raise Damaged(f"cannot read part {name} ({exc})") from None
-        if digest.hexdigest() != want["sha256"]:
-            raise Damaged(f"part {name} does not match its sha256 (a changed or damaged byte)")
+def well_formed(manifest) -> bool:
+    """Parts {name: {sha256, size}}, images [{ref, id, file, tags: [...]}]: what the loader reads."""
+    def text(*values):
+        return all(isinstance(v, str) for v in values)
+
+    parts, images = manifest.get("parts"), manifest.get("images")
+    return (isinstance(parts, dict) and isinstance(images, list)
+            and all(isinstance(p, dict) and text(p.get("sha256")) and isinstance(p.get("size"), int) for p in parts.values())
+            and all(isinstance(i, dict) and text(i.get("ref"), i.get("id"), i.get("file"), i.get("flavor"))
+                    and isinstance(i.get("tags"), list) and text(*i["tags"]) for i in images))
+
+
+class Reader:
+    """The bundle file, read once from start to end; every byte goes into the whole file's sha256."""
+
+    def __init__(self, f: IO[bytes], progress=None):
+        self.f, self.progress, self.digest, self.at = f, progress, sha256(), 0
+
+    def take(self, size: int) -> Iterator[bytes]:
+        """The next size bytes, in chunks."""
+        while size > 0:
+            block = self.f.read(min(size, CHUNK))
+            if not block:
+                raise Damaged(f"it ends after {self.at} bytes (cut short)")
+            self.digest.update(block)
+            self.at += len(block)
+            size -= len(block)
+            if self.progress:
+                self.progress.add(len(block))
+            yield block
+
+    def skip_to(self, offset: int) -> None:
+        for _ in self.take(offset - self.at):
+            pass
+
+    def finish(self) -> str:
+        """Read to the end; the sha256 of the whole file."""
+        for block in iter(lambda: self.f.read(CHUNK), b""):
+            self.digest.update(block)
+            if self.progress:
+                self.progress.add(len(block))
+        return self.digest.hexdigest()
+
+
+def verify(path, members: dict[str, tarfile.TarInfo], manifest: dict, progress=None) -> tuple[str, dict[str, dict]]:
+    """Hash every part against the manifest in one pass over the file, reading each image part's own index
+    (what `docker load` would name and tag) on the way: (the whole file's sha256, {image file: its index})."""
+    parts, images = manifest["parts"], {i["file"] for i in manifest["images"]}
+    indexes = {}
+    with open(path, "rb") as f:
+        reader = Reader(f, progress)
+        for name, info in sorted(members.items(), key=lambda item: item[1].offset_data):
+            if name not in parts:
+                continue  # MANIFEST.json and SHA256SUMS, checked by read_manifest
+            if info.size != parts[name]["size"]:
+                raise Damaged(f"part {name} is {info.size} bytes, the manifest says {parts[name]['size']}")
+            reader.skip_to(info.offset_data)
+            digest = sha256()
+            chunks = (digest.update(block) or block for block in reader.take(info.size))
+            problem = ""
+            if name in images:
+                try:
+                    indexes[name] = docker_archive_index(chunks)
+                except (Damaged, tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as exc:
+                    problem = str(exc)
+            for _ in chunks:  # what is left of the part (all of it, or an image's gzip trailer)
+                pass
+            if digest.hexdigest() != parts[name]["sha256"]:
+                raise Damaged(f"part {name} does not match its sha256 (a changed or damaged byte)")
+            if problem:
+                raise Damaged(f"part {name} is not an image archive of `docker save` ({problem})")
+        return reader.finish(), indexes
+
+
+class ChunkFile(io.RawIOBase):
+    """A read-only file over an iterator of byte chunks."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self.chunks, self.left = chunks, memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.left:
+            block = next(self.chunks, b"")
+            if not block:
+                return 0
+            self.left = memoryview(block)
+        n = min(len(buffer), len(self.left))
+        buffer[:n], self.left = self.left[:n], self.left[n:]
+        return n
+
+
+INDEX_FILES = ("manifest.json", "repositories", "index.json")  # what `docker load` reads to name and tag images
+
+
+def docker_archive_index(chunks: Iterator[bytes]) -> dict:
+    """{name: parsed JSON} of the INDEX_FILES in a gzip-compressed `docker save` archive."""
+    import gzip
+    import posixpath
+
+    found: dict = {}
+    with gzip.GzipFile(fileobj=io.BufferedReader(ChunkFile(chunks), CHUNK)) as plain:
+        with tarfile.open(fileobj=plain, mode="r|", bufsize=CHUNK) as inner:
+            for info in inner:
+                name = posixpath.normpath(info.name).lstrip("/")
+                if name not in INDEX_FILES:
+                    continue
+                if name in found or not info.isfile():
+                    raise Damaged(f"its {name} is {'there twice' if name in found else 'not a plain file'}")
+                found[name] = json.loads(read_member(inner, info))
+    if "manifest.json" not in found:
+        raise Damaged("it has no manifest.json")
+    return found
 
 
 def member_chunks(tar: tarfile.TarFile, info: tarfile.TarInfo) -> Iterator[bytes]:

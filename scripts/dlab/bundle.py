@@ -163,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
     from . import archive, ui
 
     chosen = [describe(*found) for found in chosen_images(args, "bundle")]
+    check_repository(chosen)
     hub = [describe(*found) for found in hub_image()] if args.hub else []
     out = out_path(args.out, chosen + hub)
     contents: dict[str, bytes] = {}
@@ -210,8 +211,32 @@ def run(args: argparse.Namespace) -> int:
     images_size = sum(i["size_bytes"] for i in chosen)
     print(f"wrote {out}: {size / 1e9:.2f} GB ({len(manifest['parts'])} parts, images {images_size / 1e9:.2f} GB "
           f"uncompressed) in {time.monotonic() - started:.0f} s")
-    print(f"next: copy it to the stick or share, then on each machine: `dlab load {out.name}`")
+    digest = file_sha256(out)
+    print(f"sha256 of the bundle: {digest}")
+    print("next: copy it to the stick or share, and hand out the sha256 another way (on the board, in the course page);"
+          f" then on each machine: `dlab load --expect {digest} {out.name}`")
     return 0
+
+
+def check_repository(chosen: list[dict]) -> None:
+    """A bundle carries tags of the lab's repository only: `dlab load` refuses any other (it could move debian:...)."""
+    from .load import ours
+
+    for tag in [tag for image in chosen for tag in image["tags"]]:
+        if not ours(tag):
+            raise UserError(f"{tag} is not a tag of the {images.REPOSITORY} repository, the only one a bundle may carry",
+                            f"tag it into it first (`docker tag {tag} {images.REPOSITORY}:<name>`), then bundle that")
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of the whole bundle, read back from the disk it was written to."""
+    from . import archive, ui
+
+    progress = ui.Progress("computing the bundle's sha256", path.stat().st_size)
+    with open(path, "rb") as f:
+        digest = archive.Reader(f, progress).finish()
+    progress.finish()
+    return digest
 
 
 def add_launcher(writer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 
 from . import engine, images
 from .errors import DlabError, UserError
@@ -16,11 +17,21 @@ def add_parser(subparsers) -> None:
     p.add_argument("archive", metavar="ARCHIVE", help="the bundle file")
     p.add_argument("--flavor", default="all", choices=(*images.FLAVORS, "hub", "all"),
                    help="load only this flavor's image, or the classroom hub's (default: all in the bundle)")
+    p.add_argument("--expect", metavar="SHA256", type=digest_option,
+                   help="the sha256 of the whole bundle file, as `dlab bundle` printed it (ask the teacher for it)")
     p.set_defaults(func=run)
 
 
-def open_checked(path: str):
-    """(tar, members, manifest) once every checksum matched."""
+def digest_option(text: str) -> str:
+    digest = text.strip().lower().removeprefix("sha256:")
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a sha256 (64 hex digits, as `dlab bundle` printed it)")
+    return digest
+
+
+def open_checked(path: str, expect: str | None = None):
+    """(tar, members, manifest) once every checksum matched, the bundle names only tags of ours, and the whole
+    file is the one expected (when a digest was given)."""
     from . import archive, ui
 
     if not os.path.exists(path):
@@ -31,15 +42,85 @@ def open_checked(path: str):
     try:
         tar, members = archive.open_bundle(path)
         manifest = archive.read_manifest(tar, members)
-        progress = ui.Progress("checking the checksums", sum(p["size"] for p in manifest["parts"].values()))
-        archive.verify_parts(tar, members, manifest, progress=progress)
+        check_tags(path, manifest)
+        progress = ui.Progress("checking the bundle", os.path.getsize(path))
+        whole, indexes = archive.verify(path, members, manifest, progress=progress)
         progress.finish(f", all {len(manifest['parts'])} parts match")
     except archive.Damaged as exc:
         if progress is not None:
             progress.abort()
         raise UserError(f"{path} is damaged or not a dlab bundle: {exc}; nothing was loaded",
                         "copy the bundle again (from the stick, or the teacher's share) and run `dlab load` again") from None
+    if expect and whole != expect:
+        raise UserError(f"{path} is not the bundle you were given: its sha256 is {whole}, not {expect}; nothing was loaded",
+                        "copy the bundle again from the teacher's stick or share, and check the sha256 you were given")
+    for image in manifest["images"]:
+        check_index(path, image, indexes[image["file"]])
+    print(f"the bundle's sha256 {'matches the one you were given' if expect else 'is ' + whole}"
+          + ("" if expect else " (compare it with the one `dlab bundle` printed, or pass --expect)"))
     return tar, members, manifest
+
+
+def ours(tag: str) -> bool:
+    """A tag of the lab's repository (dlab:<tag>), the only ones a bundle may make or move."""
+    return bool(re.fullmatch(re.escape(images.REPOSITORY) + r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag))
+
+
+def refused(path: str, what: str) -> UserError:
+    return UserError(f"{path} would {what}; nothing was loaded",
+                     "load only bundles that `dlab bundle` made, from someone you trust "
+                     "(and check them with `dlab load --expect SHA256`)")
+
+
+def check_tags(path: str, manifest: dict) -> None:
+    for image in manifest["images"]:
+        for tag in image["tags"]:
+            if not ours(tag):
+                raise refused(path, f"tag {tag}, which is not a tag of the {images.REPOSITORY} repository")
+        if image["ref"] not in image["tags"]:
+            raise refused(path, f"load {image['ref']} under tags that do not name it")
+
+
+def familiar(name: str) -> str:
+    """docker.io/library/dlab:cpu -> dlab:cpu, as `docker images` shows it."""
+    for prefix in ("docker.io/", "index.docker.io/", "library/"):
+        name = name.removeprefix(prefix)
+    return name if ":" in name.rsplit("/", 1)[-1] or "@" in name else name + ":latest"
+
+
+def index_names(index: dict) -> tuple[list[str], list[str], list[str]]:
+    """What `docker load` takes from an image archive's index files: (image IDs, names, bare tags)."""
+    entries = index.get("manifest.json")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise TypeError("manifest.json is not a list of images")
+    ids = ["sha256:" + re.sub(r"^blobs/sha256/|\.json$", "", str(e.get("Config", ""))) for e in entries]
+    names = [str(tag) for e in entries for tag in e.get("RepoTags") or []]
+    names += [f"{repo}:{tag}" for repo, tags in (index.get("repositories") or {}).items() for tag in tags]
+    bare = []
+    for entry in (index.get("index.json") or {}).get("manifests") or []:  # Docker 25+ and the containerd store
+        notes = entry.get("annotations") or {}
+        names += [notes["io.containerd.image.name"]] if "io.containerd.image.name" in notes else []
+        ref = notes.get("org.opencontainers.image.ref.name", "")
+        if "/" in ref or ":" in ref:
+            names.append(ref)
+        elif ref:
+            bare.append(ref)
+    return ids, [familiar(name) for name in names], bare
+
+
+def check_index(path: str, image: dict, index: dict) -> None:
+    """The image archive holds the listed image only, under the listed tags only."""
+    try:
+        ids, names, bare = index_names(index)
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise refused(path, f"load {image['file']}, whose index is malformed ({exc})") from None
+    if ids != [image["id"]]:
+        raise refused(path, f"load {len(ids)} image(s) from {image['file']} ({', '.join(i[:19] for i in ids)}), "
+                      f"not the one its manifest lists, {image['id'][:19]}")
+    extra = [n for n in names if n not in image["tags"]]
+    extra += [t for t in bare if t not in {tag.rsplit(":", 1)[1] for tag in image["tags"]}]
+    if extra:
+        raise refused(path, f"also tag {extra[0]} (named in {image['file']}), which its manifest does not list")
 
 
 def image_id(ref: str) -> str | None:
@@ -76,7 +157,7 @@ def undo(before: dict[str, str | None], tags: list[str]) -> None:
 def run(args: argparse.Namespace) -> int:
     from .archive import TOP
 
-    tar, members, manifest = open_checked(args.archive)
+    tar, members, manifest = open_checked(args.archive, args.expect)
     with tar:
         chosen = [i for i in manifest["images"] if args.flavor in ("all", i["flavor"])]
         if not chosen:

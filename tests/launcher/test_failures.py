@@ -133,15 +133,28 @@ def test_bundle_interrupted_by_the_engine_leaves_no_partial_file(fake_engine, ca
     assert f"save {CPU}" in fake_engine.calls() and list(out.iterdir()) == []
 
 
+def docker_archive(config: str, tags: list[str]) -> bytes:
+    """A gzip-compressed `docker save` archive reduced to its index: manifest.json, no layers."""
+    import gzip
+
+    index = json.dumps([{"Config": config, "RepoTags": tags, "Layers": []}]).encode()
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(index)
+        tar.addfile(info, io.BytesIO(index))
+    return gzip.compress(raw.getvalue())
+
+
 @pytest.fixture
 def small_bundle(tmp_path):
-    """A bundle as `dlab bundle` writes it, its image part a few bytes (the stand-in engine never reads them)."""
+    """A bundle as `dlab bundle` writes it, its image part an index without layers (the stand-in engine never reads it)."""
     path = tmp_path / "dlab-small.tar"
     image = {"ref": CPU, "tags": [CPU], "id": "sha256:" + "ab" * 32, "flavor": "cpu", "size_bytes": 5,
              "architecture": "amd64", "file": "images/small.tar.gz"}
     with open(path, "wb") as f:
         writer = archive.Writer(f)
-        writer.add_stream(image["file"], [b"image"])
+        writer.add_stream(image["file"], [docker_archive("ab" * 32 + ".json", [CPU])])
         writer.close({"version": images.version(), "images": [image]}, "readme")
     return path
 

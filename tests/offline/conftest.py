@@ -4,7 +4,9 @@ The shared images (dlab:<version>-cpu, dlab:cpu) are never removed or re-tagged:
 a tag of its own that did not exist before, and removes only that tag.
 """
 
+import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -25,6 +27,28 @@ def debian_docker_client():
 @pytest.fixture(scope="session")
 def version():
     return (ROOT / "VERSION").read_text().strip()
+
+
+@pytest.fixture(scope="session")
+def tiny_images(version, tmp_path_factory):
+    """make(text): a new image of a few bytes in the lab's repository (`docker import` of one file); all removed at the end."""
+    made = []
+
+    def make(text="tiny"):
+        folder = tmp_path_factory.mktemp("tiny")
+        with tarfile.open(folder / "root.tar", "w") as tar:
+            info = tarfile.TarInfo("hello.txt")
+            data = f"{text}\n".encode()
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        ref = fresh_tag("tiny", version)
+        docker("import", str(folder / "root.tar"), ref)
+        made.append(ref)
+        return ref
+
+    yield make
+    for ref in made:
+        remove_tag(ref)
 
 
 @pytest.fixture(scope="session")
@@ -77,9 +101,11 @@ def unpacked(bundled, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def loaded(bundled, unpacked):
-    """The bundle loaded by the launcher that came in it, once per module; the loaded tag is removed afterwards."""
+    """The bundle loaded by the launcher that came in it, checked against the sha256 `dlab bundle` printed, once per
+    module; the loaded tag is removed afterwards."""
     assert image_id(bundled["ref"]) is None
-    result = dlab("load", str(bundled["path"]), launcher=unpacked / "scripts" / "dlab")
+    expect = re.search(r"sha256 of the bundle: ([0-9a-f]{64})", bundled["output"])[1]
+    result = dlab("load", "--expect", expect, str(bundled["path"]), launcher=unpacked / "scripts" / "dlab")
     try:
         assert result.returncode == 0, result.stdout + result.stderr
         yield dict(bundled, load_output=result.stdout)

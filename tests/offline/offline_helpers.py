@@ -1,5 +1,6 @@
 """Helpers for the offline tests: the `dlab` command, docker, throwaway tags."""
 
+import os
 import secrets
 import subprocess
 import sys
@@ -8,6 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DLAB = [sys.executable, str(ROOT / "scripts" / "dlab")]
 SMALL_PINS = ("six", "idna")  # two small pure-Python wheels of the lock, for a quick wheelhouse
+REPOSITORY = os.environ.get("DLAB_REPOSITORY") or "dlab"  # the only repository a bundle may tag
 
 
 def dlab(*args, launcher=None, timeout=1800):
@@ -31,4 +33,5 @@ def remove_tag(ref):
 
 
 def fresh_tag(prefix, version):
-    return f"dlabtest-{prefix}-{secrets.token_hex(4)}:{version}-cpu"
+    """A tag of the lab's repository that no one else uses: <repository>:<prefix>-<random>-<version>-cpu."""
+    return f"{REPOSITORY}:{prefix}-{secrets.token_hex(4)}-{version}-cpu"

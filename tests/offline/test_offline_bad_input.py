@@ -1,6 +1,7 @@
 """Bad input to `dlab bundle`, `dlab load` and `dlab registry`: two lines, exit 2, nothing of the user's touched."""
 
 import io
+import secrets
 import tarfile
 
 import pytest
@@ -81,3 +82,14 @@ def test_bundle_of_an_image_that_is_not_there(tmp_path):
     """`--image` naming no local image is refused before anything is written."""
     two_lines(dlab("bundle", str(tmp_path / "b.tar"), "--image", "dlabtest-absent:0"), "not in the Docker engine")
     assert image_id("dlabtest-absent:0") is None and list(tmp_path.iterdir()) == []
+
+
+def test_bundle_of_an_image_outside_the_lab_repository(tiny_images, tmp_path):
+    """`--image` naming a tag of another repository is refused (a bundle may carry dlab:... tags only); nothing written."""
+    outside = f"dlabtest-{secrets.token_hex(4)}:1"
+    docker("tag", tiny_images("outside"), outside)
+    try:
+        two_lines(dlab("bundle", str(tmp_path / "b.tar"), "--image", outside), outside, "not a tag of the")
+    finally:
+        remove_tag(outside)
+    assert list(tmp_path.iterdir()) == []

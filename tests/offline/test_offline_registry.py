@@ -1,6 +1,7 @@
 """A classroom registry on 127.0.0.1: push the pinned image, lose it locally, pull it back."""
 
 import json
+import secrets
 import urllib.request
 
 import pytest
@@ -67,7 +68,7 @@ def test_up_pulls_a_missing_image_from_the_registry(registry, cpu_image, version
     """`dlab up --image HOST:PORT/...` pulls the image from the classroom registry when the laptop lacks it."""
     ref, _, remote = push_fresh(registry, cpu_image, "registry-up", version)
     assert image_id(remote) is None
-    name = f"dlabtest-{ref[-8:]}"
+    name = f"dlabtest-{secrets.token_hex(4)}"
     try:
         up = dlab("up", "--no-browser", "--image", remote, "--name", name, "--work", str(tmp_path / "work"))
         assert up.returncode == 0, up.stdout + up.stderr

@@ -30,13 +30,26 @@ def test_bundle_holds_image_course_launcher_and_checksums(bundled, unpacked, cpu
     check = subprocess.run(["sha256sum", "--check", "--ignore-missing", "--quiet", "SHA256SUMS"],
                            cwd=unpacked, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert re.search(r"saving dlabtest-bundle-\w+:[\w.-]+: \d+%", bundled["output"]), "no progress shown"
+    assert re.search(rf"saving {re.escape(bundled['ref'])}: \d+%", bundled["output"]), "no progress shown"
+
+
+def test_bundle_prints_the_sha256_to_hand_out(bundled):
+    """`dlab bundle` ends with the whole file's sha256 and the `dlab load --expect` line that checks it."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(bundled["path"], "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    assert f"sha256 of the bundle: {digest.hexdigest()}" in bundled["output"]
+    assert f"dlab load --expect {digest.hexdigest()} {bundled['path'].name}" in bundled["output"]
 
 
 def test_load_prints_what_it_loaded_and_the_next_command(loaded):
     """`dlab load` brings back the removed tag as the same image ID and prints the next command."""
     assert image_id(loaded["ref"]) == loaded["id"]
     assert "all " in loaded["load_output"] and "parts match" in loaded["load_output"]
+    assert "matches the one you were given" in loaded["load_output"]
     assert f"loaded {loaded['ref']}" in loaded["load_output"]
     assert f"dlab up --image {loaded['ref']}" in loaded["load_output"]
 
