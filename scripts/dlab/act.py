@@ -132,7 +132,7 @@ def redirect_page(url: str) -> str:
             f"<title>dlab</title></head>\n<body><p>Opening <a href=\"{shown}\">JupyterLab</a>…</p></body></html>\n")
 
 
-def open_browser(plan: LaunchPlan, url: str) -> None:
+def open_browser(plan: LaunchPlan) -> None:
     """Best effort: a browser that will not open is no failure. It gets a private file (0600) that
     redirects to the URL, as Jupyter's own open_browser does: the token never goes on a command line."""
     from pathlib import Path
@@ -142,7 +142,7 @@ def open_browser(plan: LaunchPlan, url: str) -> None:
     try:
         page = os.path.join(plan.state, "open.html")
         places.private_folder(plan.state, plan.owner_ids)
-        places.write_private(page, redirect_page(url), plan.owner_ids)
+        places.write_private(page, redirect_page(plan.url), plan.owner_ids)
         if is_wsl():
             opener = shutil.which("wslview") or shutil.which("explorer.exe")
             if opener:

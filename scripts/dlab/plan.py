@@ -50,7 +50,6 @@ class LaunchPlan:
     host_ip: str
     token: str
     work: str
-    user: str | None           # uid:gid, or None where the engine maps users itself (Windows)
     container: str = ""        # the engine-wide name: the lab's name and its owner's
     owner: str = ""            # the owner label (places.Caller.owner)
     owner_ids: tuple[int, int] | None = None  # who gets what root makes for the caller of sudo
@@ -61,7 +60,7 @@ class LaunchPlan:
     open_browser: bool = False
     tensorflow: str = ""          # the TensorFlow the image's label promises
     notes: list[str] = field(default_factory=list)
-    identity: isolation.Identity = field(default_factory=lambda: isolation.Identity(None))
+    identity: isolation.Identity = field(default_factory=lambda: isolation.Identity(None))  # user, root, capabilities
     network: str = ""
     create_network: bool = False
     limits: Limits = field(default_factory=Limits)
@@ -357,7 +356,7 @@ def plan(facts: HostFacts, options: Options) -> LaunchPlan:
         name=options.name, image=image, flavor=flavor, gpus=gpus, port=port,
         host_ip=reuse.labels.get(Label.HOST, "127.0.0.1") if reuse else "0.0.0.0" if options.public else "127.0.0.1",
         token=reuse.token if reuse else (options.token or options.new_token),
-        work=facts.work.path if facts.work else "", user=who.user, container=person.container(options.name),
+        work=facts.work.path if facts.work else "", container=person.container(options.name),
         owner=person.owner, owner_ids=person.ids if person.sudo else None,
         create_work=create_work, build=build, replace=replace, reuse=reuse, open_browser=options.browser and facts.display,
         tensorflow=labels.get(Label.TENSORFLOW, ""),

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         show_public(launch)
     print(f"stop it with `{'dlab down' if launch.name == defaults.NAME else f'dlab down {launch.name}'}`", flush=True)
     if launch.open_browser:
-        act.open_browser(launch, launch.url)
+        act.open_browser(launch)
     return 0
 
 
