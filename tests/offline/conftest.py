@@ -5,12 +5,14 @@ a tag of its own that did not exist before, and removes only that tag.
 """
 
 import io
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
 import tarfile
+import threading
 
 import pytest
 
@@ -113,16 +115,71 @@ def loaded(bundled, unpacked):
         remove_tag(bundled["ref"])
 
 
-@pytest.fixture
-def registry(tmp_path):
-    """`dlab registry start` on a free port of 127.0.0.1; stopped afterwards."""
+def start_registry(data, listen, port):
+    """`dlab registry start`; its state (registry.json) with the address it serves at."""
     if not (shutil.which("docker-registry") or shutil.which("registry")):
         pytest.skip("Debian's docker-registry is not installed (apt-get install -y docker-registry)")
+    result = dlab("registry", "start", "--listen", listen, "--port", str(port), "--data", str(data))
+    assert result.returncode == 0, result.stdout + result.stderr
+    state = json.loads((data / "registry.json").read_text())
+    return dict(state, address=f"{listen}:{port}", host=listen, data=data)
+
+
+@pytest.fixture
+def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = tmp_path / "registry"
-    result = dlab("registry", "start", "--port", str(port), "--data", str(data))
-    assert result.returncode == 0, result.stdout + result.stderr
-    yield {"address": f"127.0.0.1:{port}", "data": data}
-    dlab("registry", "stop", "--data", str(data))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def registry(tmp_path, free_port):
+    """`dlab registry start` on a free port of 127.0.0.1; stopped afterwards."""
+    state = start_registry(tmp_path / "registry", "127.0.0.1", free_port)
+    yield state
+    dlab("registry", "stop", "--data", str(state["data"]))
+
+
+def lan_address():
+    """This machine's address on its default route (a UDP connect sends nothing), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))
+            address = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+@pytest.fixture
+def lan_registry(tmp_path, free_port):
+    """`dlab registry start --listen` this machine's non-loopback address, as for the classroom's Wi-Fi."""
+    host = lan_address()
+    if host is None:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    state = start_registry(tmp_path / "registry", host, free_port)
+    yield state
+    dlab("registry", "stop", "--data", str(state["data"]))
+
+
+@pytest.fixture
+def tripwire():
+    """A listener standing in for the school's proxy: {"url", "connections": [peer, ...]} of every connection it got."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    seen = {"url": f"http://127.0.0.1:{server.getsockname()[1]}", "connections": []}
+
+    def serve():
+        while True:
+            try:
+                connection, peer = server.accept()
+            except OSError:
+                return
+            seen["connections"].append(peer)
+            connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield seen
+    server.close()

@@ -12,10 +12,11 @@ SMALL_PINS = ("six", "idna")  # two small pure-Python wheels of the lock, for a 
 REPOSITORY = os.environ.get("DLAB_REPOSITORY") or "dlab"  # the only repository a bundle may tag
 
 
-def dlab(*args, launcher=None, timeout=1800):
-    """Run `python3 scripts/dlab ...` (or a launcher unpacked from a bundle) as a user would."""
+def dlab(*args, launcher=None, timeout=1800, env=None):
+    """Run `python3 scripts/dlab ...` (or a launcher unpacked from a bundle) as a user would; env: variables added."""
     command = [sys.executable, str(launcher)] if launcher else DLAB
-    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **env} if env else None)
 
 
 def docker(*args, check=True, timeout=900):
