@@ -8,6 +8,7 @@ container, which every kernel pays once.
 """
 
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,15 @@ def note(results, what):
     return text + "; slowest: " + ", ".join(f"{r['number']} {r['seconds']:.0f}s" for r in slowest)
 
 
+def per_notebook(runs):
+    """{number: median seconds} over the runs (each notebook's own kernel, wall clock)."""
+    seconds = {}
+    for results in runs:
+        for r in results:
+            seconds.setdefault(r["number"], []).append(r["seconds"])
+    return {number: round(statistics.median(values), 1) for number, values in seconds.items()}
+
+
 def rows(runs):
     sys.path.insert(0, str(ROOT / "scripts"))
     from dlab import images
@@ -55,15 +65,19 @@ def rows(runs):
     if subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode != 0:
         return [{"name": "whole course, smoke mode", "median": None, "unit": "s", "target": TARGET_S,
                  "met": None, "note": f"{ref} not built"}]
-    times, check, untrained = [], [], []
+    times, checks, untrains = [], [], []
     for _ in range(runs):
         seconds, check, untrained = one_run(ref)
         times.append(seconds)
+        checks.append(check)
+        untrains.append(untrained)
     column = list(zip(*times))
     return [
-        figure("whole course, smoke mode (solutions + every stub)", column[2], "s", TARGET_S,
-               note(check, f"--kind check --jobs {JOBS}, cpu container, --network none")),
-        figure("untrained runs (each final assert fails)", column[3], "s", None, note(untrained, f"--kind untrained --jobs {JOBS}")),
+        dict(figure("whole course, smoke mode (solutions + every stub)", column[2], "s", TARGET_S,
+                    note(check, f"--kind check --jobs {JOBS}, cpu container, --network none")),
+             per_notebook=per_notebook(checks)),
+        dict(figure("untrained runs (each final assert fails)", column[3], "s", None,
+                    note(untrained, f"--kind untrained --jobs {JOBS}")), per_notebook=per_notebook(untrains)),
         figure("floor: import tensorflow, keras (each kernel pays it)", column[0], "s", None, "same container, one process"),
         figure("smoke data made in the container", column[1], "s", None, "dlab_course.smoke_data"),
     ]

@@ -19,6 +19,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -221,7 +222,7 @@ def load_task(source, entry, kind):
 
 def run_one(source, entry, kind, smoke, out_dir, timeout, extra=None):
     """Execute one notebook of one kind (`extra` values on top); returns a result dict (ok, message, seconds, output)."""
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), children_cpu()
     name = render.notebook_name(entry)
     output = out_dir / kind / name
     result = {"number": entry["number"], "slug": entry["slug"], "kind": kind, "output": str(output)}
@@ -253,7 +254,13 @@ def run_one(source, entry, kind, smoke, out_dir, timeout, extra=None):
     except Exception as exc:  # kernel died, timeout, bad notebook
         result.update(ok=False, message=f"{type(exc).__name__}: {exc}")
     result["seconds"] = round(time.monotonic() - started, 1)
+    result["cpu_seconds"] = round(children_cpu() - cpu_before, 1)  # the kernel's, once it has exited
     return result
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def find_manifest(manifest=None):
@@ -275,7 +282,7 @@ def select(entries, numbers):
 
 def report(result):
     print(f"{'ok  ' if result['ok'] else 'FAIL'} {result['number']:>2} {result['slug']:<24} {result['kind']:<10}"
-          f"{result['seconds']:6.1f} s  {result['message']}", flush=True)
+          f"{result['seconds']:6.1f} s {result['cpu_seconds']:6.1f} s CPU  {result['message']}", flush=True)
 
 
 def run_course(numbers=(), kinds=("solutions",), smoke=False, out=None, manifest=None, timeout=900, jobs=1, extra=None):
