@@ -42,19 +42,23 @@ def one_run(ref):
 def note(results, what):
     failed = sorted({r["number"] for r in results if not r["ok"]})
     slowest = sorted(results, key=lambda r: -r["seconds"])[:4]
-    text = f"{len(results)} notebooks, {what}"
+    text = f"{len(results)} notebooks, {what}; kernels' CPU {cpu_total(results):.0f} s"
     if failed:
         text += f"; FAILED: {' '.join(failed)}"
     return text + "; slowest: " + ", ".join(f"{r['number']} {r['seconds']:.0f}s" for r in slowest)
 
 
 def per_notebook(runs):
-    """{number: median seconds} over the runs (each notebook's own kernel, wall clock)."""
+    """{number: [median wall seconds, median CPU seconds of its kernel]} over the runs."""
     seconds = {}
     for results in runs:
         for r in results:
-            seconds.setdefault(r["number"], []).append(r["seconds"])
-    return {number: round(statistics.median(values), 1) for number, values in seconds.items()}
+            seconds.setdefault(r["number"], []).append((r["seconds"], r.get("cpu_seconds", 0.0)))
+    return {number: [round(statistics.median(v[i] for v in values), 1) for i in (0, 1)] for number, values in seconds.items()}
+
+
+def cpu_total(results):
+    return sum(r.get("cpu_seconds", 0.0) for r in results)
 
 
 def rows(runs):
