@@ -29,17 +29,28 @@ def add_parser(subparsers) -> None:
     p.add_argument("--flavor", default="cpu", help=f"{' or '.join(images.FLAVORS)} (default cpu)")
     p.add_argument("--base-image", help="Debian bookworm base (default: debian:bookworm-slim, "
                    "else a local dlab-base:bookworm from scripts/make-base-image)")
+    p.add_argument("--platform", metavar="linux/amd64|linux/arm64",
+                   help="the architecture to build for (default: the engine's own; another one runs its OS steps emulated)")
     p.add_argument("--quiet", action="store_true", help="no build progress")
-    p.set_defaults(func=lambda args: build_image(args.flavor, args.base_image, args.quiet) and 0)
+    p.set_defaults(func=lambda args: build_image(args.flavor, args.base_image, args.quiet, args.platform) and 0)
 
 
-def choose_base(base_image: str | None) -> str:
+def choose_base(base_image: str | None, arch: str) -> str:
+    """A Debian bookworm base for arch: the one asked for, else a local one of that architecture, else pulled."""
     if base_image:
-        if engine.inspect_image(base_image) is None:
+        found = engine.inspect_image(base_image)
+        if found is None:
             raise UserError(f"base image {base_image!r} is not present",
                             f"make it offline with scripts/make-base-image {base_image}, or docker pull it")
+        if found.architecture and images.architecture(found.architecture) != arch:
+            raise UserError(f"base image {base_image!r} is {found.architecture}, the build is for {arch}",
+                            f"pass an {arch} base, or make one: sudo scripts/make-base-image --arch {arch}")
         return base_image
-    return next((ref for ref in DEFAULT_BASES if engine.inspect_image(ref) is not None), DEFAULT_BASES[0])  # else pulled
+    for ref in (*DEFAULT_BASES, f"{DEFAULT_BASES[1]}-{arch}"):
+        found = engine.inspect_image(ref)
+        if found is not None and images.architecture(found.architecture or arch) == arch:
+            return ref
+    return DEFAULT_BASES[0]  # pulled for the platform, where a registry answers
 
 
 def check_lock(flavor: str, arch: str = "amd64") -> Path:
@@ -76,37 +87,56 @@ def ca_secret() -> list[str]:
     return ["--secret", f"id=ca,src={path}"] if path else []
 
 
-def build_image(flavor: str, base_image: str | None = None, quiet: bool = False) -> str:
-    """Build dlab:<version>-<flavor> and dlab:<flavor>; return the versioned tag."""
+EMULATION_FIX = ("on Linux: sudo scripts/enable-emulation (binfmt_misc and Debian's qemu-user-static); "
+                 "Docker Desktop emulates it already")
+
+
+def build_image(flavor: str, base_image: str | None = None, quiet: bool = False, platform: str | None = None) -> str:
+    """Build dlab:<version>-<flavor>-<arch>, and for the engine's own architecture also dlab:<version>-<flavor> and
+    dlab:<flavor>; return the first of them."""
     import sys
     import time
     from datetime import datetime, timezone
 
     images.check_flavor(flavor)
-    lock = check_lock(flavor)
-    base = choose_base(base_image)
-    tag, moving = images.versioned_tag(flavor), images.moving_tag(flavor)
+    asked = images.parse_platform(platform) if platform else ""
+    native = engine.native_architecture() or "amd64"
+    arch = asked or native
+    images.check_locked(flavor, arch)
+    lock = check_lock(flavor, arch)
+    base = choose_base(base_image, arch)
+    tags = [images.arch_tag(flavor, arch)]
+    if arch == native:
+        tags += [images.versioned_tag(flavor), images.moving_tag(flavor)]
+    tag = tags[0]
     args = [
-        "build", "-f", str(ROOT / "docker" / "Dockerfile"), "--target", flavor,
+        "build", "-f", str(ROOT / "docker" / "Dockerfile"), "--target", flavor, "--platform", f"linux/{arch}",
         "--build-arg", f"BASE_IMAGE={base}", "--build-arg", f"FLAVOR={flavor}",
+        "--build-arg", f"BUILD_BASE_IMAGE={base if arch == native else choose_base(None, native)}",
         "--build-arg", f"VERSION={images.version()}", "--build-arg", f"REVISION={revision()}",
         "--build-arg", f"CREATED={datetime.now(timezone.utc).isoformat(timespec='seconds')}",
-        "--build-arg", f"TENSORFLOW={locked_version(lock, images.FLAVORS[flavor].tensorflow)}",
+        "--build-arg", f"TENSORFLOW={locked_version(lock, 'tensorflow', 'tensorflow-cpu')}",
         *ca_secret(), "--progress", "plain", "-t", tag, str(ROOT),
     ]
-    print(f"building {tag} from {base} ...", flush=True)
+    emulated = "" if arch == native else f" (its OS steps emulated: this engine runs {native})"
+    print(f"building {tag} from {base}{emulated} ...", flush=True)
     started = time.monotonic()
     result = engine.run(args, env={"DOCKER_BUILDKIT": "1"}, stream=not quiet, check=False)
     if result.returncode != 0:
         failure = engine.classify(result.stderr)
+        if failure.kind == "exec-format" and arch != native:
+            raise UserError(f"building for linux/{arch} runs {arch} programs (its OS steps), and this {native} engine "
+                            "cannot run them", EMULATION_FIX)
         if failure.kind != "other":
             raise engine.error(failure, args)
         if quiet:  # the build's last words say why
             print("\n".join((result.stdout + result.stderr).splitlines()[-25:]), file=sys.stderr)
         raise DlabError(f"building {tag} failed (docker build exit {result.returncode})", "read the build output above")
-    engine.run(["tag", tag, moving])
-    manifest = write_manifest(tag, flavor, time.monotonic() - started)
-    print(f"built {tag} (also {moving}), {manifest['size_bytes'] / 1e9:.2f} GB in "
+    for other in tags[1:]:
+        engine.run(["tag", tag, other])
+    manifest = write_manifest(tags, flavor, arch, time.monotonic() - started)
+    also = f" (also {', '.join(tags[1:])})" if tags[1:] else ""
+    print(f"built {tag}{also}, {manifest['size_bytes'] / 1e9:.2f} GB in "
           f"{manifest['build_seconds']:.0f} s; manifest {manifest['path']}")
     if manifest["assets_missing"]:
         print(f"note: assets missing from the image: {', '.join(manifest['assets_missing'])} "
@@ -114,21 +144,24 @@ def build_image(flavor: str, base_image: str | None = None, quiet: bool = False)
     return tag
 
 
-def write_manifest(tag: str, flavor: str, seconds: float) -> dict:
-    """build/<version>-<flavor>.json: what was built, from the image itself."""
+def write_manifest(tags: list[str], flavor: str, arch: str, seconds: float) -> dict:
+    """build/<version>-<flavor>-<arch>.json: what was built, from the image itself."""
     import json
 
+    tag = tags[0]
     image = engine.inspect_image(tag)
     assert image is not None, tag
-    inside = json.loads(engine.run(["run", "--rm", "--network", "none", "--entrypoint", "python", tag, "-c", INSIDE]).stdout)
+    inside = json.loads(engine.run(["run", "--rm", "--network", "none", "--platform", f"linux/{arch}",
+                                    "--entrypoint", "python", tag, "-c", INSIDE]).stdout)
     if inside["python"] != images.python_version():
         raise DlabError(f"{tag} has Python {inside['python']}, docker/Dockerfile says PYTHON_VERSION={images.python_version()}",
                         "set PYTHON_VERSION in docker/Dockerfile to the base image's Python, then build again")
     manifest = {
         "image": tag,
         "id": image.id,
-        "tags": [tag, images.moving_tag(flavor)],
+        "tags": tags,
         "flavor": flavor,
+        "architecture": image.architecture,
         "labels": image.labels,
         "size_bytes": image.size,
         "build_seconds": round(seconds, 1),

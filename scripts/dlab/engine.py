@@ -227,10 +227,21 @@ def inspect_image(ref: str) -> Image | None:
         if failure.kind == "no-such-image":
             return None
         raise error(failure, ["image", "inspect", ref])
-    data = json.loads(result.stdout)[0]
+    return image_from_inspect(json.loads(result.stdout)[0])
+
+
+def image_from_inspect(data: dict) -> Image:
     return Image(id=data.get("Id", ""), labels=(data.get("Config") or {}).get("Labels") or {},
                  architecture=data.get("Architecture", ""), os=data.get("Os", ""), size=data.get("Size", 0),
                  created=data.get("Created", ""), tags=data.get("RepoTags") or [])
+
+
+def native_architecture() -> str:
+    """The engine's own architecture as OCI names it (amd64, arm64); '' when it does not say."""
+    from .images import architecture
+
+    result = run(["version", "--format", "{{.Server.Arch}}"], check=False, timeout=30)
+    return architecture(result.stdout.strip()) if result.returncode == 0 else ""
 
 
 @dataclass

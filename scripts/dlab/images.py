@@ -24,22 +24,17 @@ class Flavor:
     name: str
     gpus: bool          # can give the lab NVIDIA GPUs
     disk_gb: int        # free disk the engine needs to build or load it (with room for layers)
-    tensorflow: str     # the TensorFlow distribution its amd64 lock pins (arm64: always `tensorflow`)
+    architectures: tuple[str, ...]  # what it is made for: its .in file's `# architectures:` line (scripts/lock reads that)
 
     def lock(self, arch: str = "amd64") -> Path:
         """docker/requirements/<flavor>-<arch>.lock."""
         return REQUIREMENTS / f"{self.name}-{architecture(arch)}.lock"
 
-    @property
-    def architectures(self) -> tuple[str, ...]:
-        """The architectures it is locked for: the `# architectures:` line of its .in file."""
-        found = re.search(r"^# architectures:(.*)$", (REQUIREMENTS / f"{self.name}.in").read_text(), re.M)
-        return tuple(found[1].split()) if found else ()
-
 
 FLAVORS = {flavor.name: flavor for flavor in (
-    Flavor("cpu", gpus=False, disk_gb=12, tensorflow="tensorflow-cpu"),
-    Flavor("cuda", gpus=True, disk_gb=25, tensorflow="tensorflow"),
+    Flavor("cpu", gpus=False, disk_gb=12, architectures=("amd64", "arm64")),
+    # PyPI's TensorFlow for Linux aarch64 is built without CUDA: no cuda image for arm64.
+    Flavor("cuda", gpus=True, disk_gb=25, architectures=("amd64",)),
 )}
 
 
@@ -59,6 +54,26 @@ def architecture(name: str) -> str:
     return ARCHITECTURES.get(name, name)
 
 
+def parse_platform(value: str) -> str:
+    """`linux/amd64` or `linux/arm64` -> amd64 or arm64."""
+    osname, _, arch = value.partition("/")
+    if osname != "linux" or architecture(arch) not in ("amd64", "arm64"):
+        raise UserError(f"unknown platform {value!r}", "use linux/amd64 or linux/arm64")
+    return architecture(arch)
+
+
+def check_locked(flavor: str, arch: str) -> None:
+    """The flavor is made for arch: its .in file's `# architectures:` line names it."""
+    made = FLAVORS[check_flavor(flavor)].architectures
+    if arch not in made:
+        raise UserError(f"the {flavor} image is made for {' and '.join(made)} only, not {arch} "
+                        f"(docker/requirements/{flavor}.in says why)", f"use --flavor {other_flavor(flavor, arch)} on {arch}")
+
+
+def other_flavor(flavor: str, arch: str) -> str:
+    return next((f for f in FLAVORS if f != flavor and arch in FLAVORS[f].architectures), flavor)
+
+
 def check_flavor(flavor: str) -> str:
     if flavor not in FLAVORS:
         raise UserError(f"unknown flavor {flavor!r}", f"use one of: {', '.join(FLAVORS)}")
@@ -70,7 +85,13 @@ def versioned_tag(flavor: str, ver: str = "") -> str:
 
 
 def moving_tag(flavor: str) -> str:
+    """dlab:<flavor>: the engine's own architecture's build."""
     return f"{REPOSITORY}:{check_flavor(flavor)}"
+
+
+def arch_tag(flavor: str, arch: str, ver: str = "") -> str:
+    """dlab:<version>-<flavor>-<arch>: every build has it; versioned_tag and moving_tag name the native one."""
+    return f"{versioned_tag(flavor, ver)}-{architecture(arch)}"
 
 
 def default_image(flavor: str) -> str:

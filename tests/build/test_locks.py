@@ -65,8 +65,12 @@ def wheels_of(pin, hashes):
 
 
 def test_each_flavor_is_locked_for_its_architectures():
-    """cpu is locked for amd64 and arm64, cuda for amd64 only (PyPI's aarch64 TensorFlow has no CUDA)."""
+    """cpu is locked for amd64 and arm64, cuda for amd64 only (PyPI's aarch64 TensorFlow has no CUDA), as the
+    launcher's flavor table and each .in file's `# architectures:` line (which scripts/lock reads) both say."""
     assert {f: FLAVORS[f].architectures for f in FLAVORS} == {"cpu": ("amd64", "arm64"), "cuda": ("amd64",)}
+    for flavor in FLAVORS:
+        lines = (REQUIREMENTS / f"{flavor}.in").read_text().splitlines()
+        assert f"# architectures: {' '.join(FLAVORS[flavor].architectures)}" in lines
     locks = [p.name for arch in MACHINES for p in REQUIREMENTS.glob(f"*-{arch}.lock")]
     assert sorted(locks) == sorted(f"{f}-{a}.lock" for f, a in LOCKS)
 

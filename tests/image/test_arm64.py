@@ -4,20 +4,20 @@ One lab container answers every test (TensorFlow is imported once): emulation is
 """
 
 import json
-import os
 import subprocess
+import sys
 import time
 
 import pytest
 
-from dlabtest import ROOT, VERSION, free_port, image_ref, unexpected_lines
+from dlab.images import arch_tag
+from dlabtest import ROOT, free_port, unexpected_lines
 from test_packages import PROMISED, TINY_FIT
 from test_server import http_status
 
 pytestmark = [pytest.mark.emulated, pytest.mark.slow]
 
 ARM64_BASE = "dlab-base:bookworm-arm64"
-NATIVE_BASES = ("debian:bookworm-slim", "dlab-base:bookworm")
 TOKEN = "arm64-token-0123456789"
 REFUSED = (r"403 GET /api/status", r"wrote error: 'Forbidden'")  # the request without a token, logged
 # Every promised package, then the tiny fit, in one interpreter: one TensorFlow import.
@@ -38,27 +38,17 @@ def present(docker_client, ref):
 
 @pytest.fixture(scope="module")
 def arm64_image(docker_client):
-    """dlab:<version>-cpu-arm64, built here: the packages stage natively, the OS steps under qemu."""
+    """dlab:<version>-cpu-arm64, built by `dlab build --platform linux/arm64`: packages natively, OS steps under qemu."""
     if not present(docker_client, ARM64_BASE):
         pytest.fail(f"the arm64 base {ARM64_BASE} is missing; make it with `sudo scripts/make-base-image --arch arm64`")
-    native = next((ref for ref in NATIVE_BASES if present(docker_client, ref)), None)
-    if native is None:
-        pytest.fail("no native base image; make it with `sudo scripts/make-base-image`")
     probe = subprocess.run(["docker", "run", "--rm", "--platform", "linux/arm64", "--network", "none",
                             ARM64_BASE, "true"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.fail(f"arm64 binaries do not run here ({probe.stderr.strip()}); run `sudo scripts/enable-emulation`")
-    ref = f"{image_ref('cpu')}-arm64"
-    ca = [p for p in ("/etc/ssl/certs/ca-certificates.crt",) if os.path.exists(p)]
-    command = ["docker", "build", "-f", "docker/Dockerfile", "--platform", "linux/arm64", "--target", "cpu",
-               "--build-arg", f"BASE_IMAGE={ARM64_BASE}", "--build-arg", f"BUILD_BASE_IMAGE={native}",
-               "--build-arg", "FLAVOR=cpu", "--build-arg", f"VERSION={VERSION}",
-               *[arg for path in ca for arg in ("--secret", f"id=ca,src={path}")],
-               "--progress", "plain", "-t", ref, "."]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3000,
-                            env={**os.environ, "DOCKER_BUILDKIT": "1"})
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "dlab"), "build", "--flavor", "cpu",
+                             "--platform", "linux/arm64", "--quiet"], capture_output=True, text=True, timeout=3000)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    return ref
+    return arch_tag("cpu", "arm64")
 
 
 @pytest.fixture(scope="module")

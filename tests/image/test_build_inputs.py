@@ -4,6 +4,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from dlabtest import ROOT
 
 DLAB = [sys.executable, str(ROOT / "scripts" / "dlab")]
@@ -18,6 +20,18 @@ def test_unknown_flavor_is_refused():
     result = dlab("build", "--flavor", "gpu")
     assert result.returncode == 2
     assert "error: unknown flavor 'gpu'" in result.stderr and "fix: use one of: cpu, cuda" in result.stderr
+
+
+@pytest.mark.parametrize("args, what, fix", [
+    (["--platform", "linux/s390x"], "error: unknown platform 'linux/s390x'", "fix: use linux/amd64 or linux/arm64"),
+    (["--flavor", "cuda", "--platform", "linux/arm64"], "error: the cuda image is made for amd64 only, not arm64",
+     "fix: use --flavor cpu on arm64"),
+])
+def test_platform_that_cannot_be_built_is_refused(args, what, fix):
+    """An unknown platform, or the cuda flavor for arm64 (PyPI's aarch64 TensorFlow has no CUDA): two lines, exit 2."""
+    result = dlab("build", *args)
+    assert result.returncode == 2
+    assert what in result.stderr and fix in result.stderr
 
 
 def test_missing_base_image_is_refused(docker_client):

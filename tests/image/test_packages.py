@@ -49,10 +49,11 @@ def test_cpu_tensorflow_trains(cpu_container):
     assert float(logs.strip().splitlines()[-1]) > 0.8
 
 
-def test_build_manifest_lists_packages(cpu_image):
-    """Each build writes build/<version>-<flavor>.json with the image, its size and its packages."""
+def test_build_manifest_lists_packages(cpu_image, docker_client):
+    """Each build writes build/<version>-<flavor>-<arch>.json: the image, its tags, architecture, size and packages."""
     from dlabtest import ROOT
 
-    manifest = json.loads((ROOT / "build" / f"{cpu_image.split(':')[1]}.json").read_text())
-    assert manifest["image"] == cpu_image and manifest["size_bytes"] > 0
-    assert any(p.startswith("tensorflow-cpu==") for p in manifest["packages"])
+    arch = docker_client.images.get(cpu_image).attrs["Architecture"]
+    manifest = json.loads((ROOT / "build" / f"{cpu_image.split(':')[1]}-{arch}.json").read_text())
+    assert cpu_image in manifest["tags"] and manifest["architecture"] == arch and manifest["size_bytes"] > 0
+    assert any(p.startswith(("tensorflow-cpu==", "tensorflow==")) for p in manifest["packages"])
