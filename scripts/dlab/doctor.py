@@ -8,7 +8,7 @@ from typing import Literal
 
 from . import cuda, engine, ui
 from .defaults import PORT, Label
-from .images import FLAVORS, default_image, version
+from .images import FLAVORS, architecture, default_image, version
 
 Status = Literal["ok", "fail", "warn", "skip", "info"]
 
@@ -40,7 +40,7 @@ def findings(facts, compose: str, port: int, version: str, refusal: str = "") ->
 
     daemon, socket = "Docker daemon reachable", "permission on the engine socket"
     if facts.daemon == "ok":
-        add(daemon, "ok", f"engine {facts.engine_version} ({facts.engine_os})")
+        add(daemon, "ok", f"engine {facts.engine_version} ({facts.engine_os}, linux/{architecture(facts.engine_arch)})")
         add(socket, "ok", "granted")
     elif facts.daemon == "denied":
         add(daemon, "skip", "cannot tell without permission")
@@ -54,7 +54,8 @@ def findings(facts, compose: str, port: int, version: str, refusal: str = "") ->
         add("Docker Compose v2", "warn", "`docker compose` not found (needed only for compose.yaml)",
             "install the docker-compose-plugin (Docker Desktop has it)")
     has_gpu = bool(facts.gpus)
-    needed = [f for f in FLAVORS if has_gpu or not FLAVORS[f].gpus]
+    native = architecture(facts.engine_arch or "amd64")
+    needed = [f for f in FLAVORS if (has_gpu or not FLAVORS[f].gpus) and native in FLAVORS[f].architectures]
     out.append(disk_finding(facts, [f for f in needed if default_image(f) not in facts.images]))
     if facts.system == "Darwin":
         add("host GPUs", "skip", "macOS: Docker cannot give containers a GPU; the CPU image is used")
@@ -147,15 +148,23 @@ def disk_finding(facts, to_fetch: list[str]) -> Finding:
 def image_finding(facts, flavor: str, version: str, needed: bool) -> Finding:
     ref = default_image(flavor)
     name = f"{flavor} image"
+    native = architecture(facts.engine_arch or "amd64")
+    if native not in FLAVORS[flavor].architectures:
+        return Finding(name, "skip", f"none is made for linux/{native} (docker/requirements/{flavor}.in says why)")
     if ref not in facts.images:
         if not needed:
             return Finding(name, "skip", f"{ref} not built (not needed without a GPU)")
         return Finding(name, "fail", f"{ref} is not in the engine",
                        f"`dlab build --flavor {flavor}` (or `dlab up` builds it), or `dlab load FILE` offline")
-    labelled = facts.images[ref].labels.get(Label.VERSION, "?")
+    image = facts.images[ref]
+    built_for = f"linux/{architecture(image.architecture)}" if image.architecture else "an unknown architecture"
+    if image.architecture and native and architecture(image.architecture) != native:
+        return Finding(name, "fail", f"{ref} is built for {built_for}, the engine runs linux/{native}: it could only run "
+                       "emulated", f"`dlab build --flavor {flavor}` here builds it for linux/{native}")
+    labelled = image.labels.get(Label.VERSION, "?")
     if labelled != version:
-        return Finding(name, "warn", f"{ref} says version {labelled}", f"rebuild: `dlab build --flavor {flavor}`")
-    return Finding(name, "ok", f"{ref}, version {labelled}")
+        return Finding(name, "warn", f"{ref} says version {labelled} ({built_for})", f"rebuild: `dlab build --flavor {flavor}`")
+    return Finding(name, "ok", f"{ref}, version {labelled}, {built_for}")
 
 
 def run(args: argparse.Namespace) -> int:

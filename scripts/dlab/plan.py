@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from . import cuda, defaults, engine, isolation, limits, places, tls
 from .defaults import Label
 from .errors import UserError
-from .images import FLAVORS, default_image
+from .images import FLAVORS, architecture, default_image
 from .limits import Limits
 from .probe import Gpu, HostFacts, Work
 from .runspec import Mount, Publish, RunSpec
@@ -213,6 +213,8 @@ def gpu_blocker(facts: HostFacts) -> str:
     """Why the host cannot run the lab on its GPUs, or '' when it can."""
     if facts.system == "Darwin":
         return "Docker on macOS cannot give containers a GPU"
+    if not cuda_image_for(facts):
+        return cuda_missing(facts)
     if facts.gpu_refused:
         return f"the Docker engine refused GPUs ({facts.gpu_refused})"
     if not facts.nvidia_smi:
@@ -227,6 +229,16 @@ def gpu_blocker(facts: HostFacts) -> str:
     if not engine_gives_gpus(facts):
         return f"found {gpu_count(facts)} but the Docker engine cannot give containers GPUs (no NVIDIA Container Toolkit)"
     return ""
+
+
+def cuda_image_for(facts: HostFacts) -> bool:
+    """Is a CUDA image made for the engine's architecture? (None for arm64: PyPI's aarch64 TensorFlow lacks CUDA.)"""
+    return architecture(facts.engine_arch or "amd64") in FLAVORS["cuda"].architectures
+
+
+def cuda_missing(facts: HostFacts) -> str:
+    return (f"the CUDA image is made for {' and '.join(FLAVORS['cuda'].architectures)} only, and this engine runs "
+            f"{architecture(facts.engine_arch)} (PyPI's TensorFlow for Linux aarch64 is built without CUDA)")
 
 
 def gpu_count(facts: HostFacts) -> str:
@@ -256,8 +268,11 @@ def explicit_gpus(facts: HostFacts, flavor: str, gpus: str) -> list[str]:
         raise UserError(f"--gpus {gpus} asks for GPUs, and the cpu flavor cannot use them",
                         "use --flavor cuda (or auto), or leave out --gpus")
     if facts.system == "Darwin":
-        raise UserError("Docker on macOS cannot give containers an NVIDIA GPU",
-                        "leave out --gpus: the CPU image runs natively on Apple Silicon")
+        raise UserError("Docker on macOS cannot give containers a GPU",
+                        "leave out --gpus: on a Mac the lab trains on the CPU, in an image built for the Mac's own "
+                        "architecture (linux/arm64 on Apple Silicon)")
+    if not cuda_image_for(facts):
+        raise UserError(cuda_missing(facts), "leave out --gpus: the cpu flavor runs natively here")
     if facts.gpu_refused:
         raise UserError(f"the Docker engine refused GPUs: {facts.gpu_refused}", engine.TOOLKIT_FIX)
     if not facts.gpus:
@@ -301,6 +316,17 @@ def choose_image(facts: HostFacts, options: Options, flavor: str) -> tuple[str, 
     return ref, (None if ref in facts.images else flavor)
 
 
+def check_native(facts: HostFacts, ref: str, flavor: str) -> None:
+    """Refuse an image built for another architecture than the engine's: it could only run emulated."""
+    image, native = facts.images.get(ref), architecture(facts.engine_arch)
+    if image is None or not image.architecture or not native or architecture(image.architecture) == native:
+        return
+    raise UserError(f"{ref} is built for linux/{image.architecture}, and this Docker engine runs linux/{native}: it could "
+                    "only run emulated (TensorFlow crawls there, or dies of an illegal instruction)",
+                    f"use an image built for linux/{native}: `dlab build --flavor {flavor}` here, or `dlab load` a "
+                    "bundle made with `dlab bundle --platform all`")
+
+
 def image_flavor(facts: HostFacts, options: Options) -> str:
     """With --image and --flavor auto, the flavor the image says it is."""
     image = facts.images.get(options.image or "")
@@ -326,6 +352,8 @@ def plan(facts: HostFacts, options: Options) -> LaunchPlan:
         raise UserError(f"cannot serve HTTPS: {facts.tls_problem}", "pass the certificate and its own key (PEM files)")
     person = facts.caller
     flavor, gpus, notes = choose_devices(facts, image_flavor(facts, options), asked_gpus)
+    if flavor == "cuda" and not options.image and not cuda_image_for(facts):
+        raise UserError(cuda_missing(facts), "use --flavor cpu (or auto): it runs natively here")
     image, build = choose_image(facts, options, flavor)
     reuse, replace = None, None
     existing = facts.existing
@@ -342,6 +370,8 @@ def plan(facts: HostFacts, options: Options) -> LaunchPlan:
             notes = [f"{options.name} is already running"] + reuse_notes(existing, facts, options)
         else:
             replace = existing.id
+    if reuse is None:
+        check_native(facts, image, flavor)
     port, port_notes = (reuse.port, []) if reuse else choose_port(facts, options.port)
     labels = facts.images[image].labels if image in facts.images else {}
     who = isolation.identity(facts, options.root)

@@ -35,6 +35,12 @@ def load_host(name, **overrides):
     return probe.HostFacts(**fields)
 
 
+def recorded_image(name):
+    """engine.Image of what a real engine said of a real image (tests/launcher/engine/<name>.json)."""
+    answer = json.loads((Path(__file__).parent / "engine" / f"{name}.json").read_text())
+    return engine.image_from_inspect(json.loads(answer["stdout"])[0])
+
+
 def image_args(image):
     """`--image REF` when the tests run another image than the checkout's (DLAB_IMAGE_CPU), else nothing."""
     return [] if image == default_image("cpu") else ["--image", image]

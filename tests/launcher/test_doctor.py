@@ -3,7 +3,8 @@
 import pytest
 
 from dlab.doctor import findings
-from launcher_helpers import dlab, load_host
+from dlab.images import default_image
+from launcher_helpers import dlab, load_host, recorded_image
 
 
 def verdicts(host, **overrides):
@@ -20,6 +21,7 @@ VERDICTS = {
     "apple-silicon": ("host GPUs", "skip", "macOS"),
     "driver-broken": ("host GPUs", "fail", "couldn't communicate with the NVIDIA driver"),
     "port-taken": ("port 8888 free", "warn", "next free port"),
+    "arm64-gpu": ("cuda image", "skip", "none is made for linux/arm64"),
 }
 
 
@@ -87,3 +89,17 @@ def test_doctor_names_the_proxy_variables_it_sees():
     line = next(l for l in result.stdout.splitlines() if "proxy variables" in l)
     assert "http_proxy" in line and "HTTPS_PROXY" in line and "never" in line
     assert tripwire.requests == []
+
+
+def test_doctor_shows_the_engines_and_the_images_architecture():
+    """The daemon line names the engine's architecture, the image line the image's."""
+    found = verdicts("no-gpu", images={default_image("cpu"): recorded_image("image-inspect")})
+    assert "linux/amd64" in found["Docker daemon reachable"].detail
+    assert found["cpu image"].status == "ok" and "linux/amd64" in found["cpu image"].detail
+
+
+def test_doctor_flags_an_image_the_engine_could_only_emulate():
+    """An arm64 image on an amd64 engine: a cross, and how to build one for this engine."""
+    found = verdicts("no-gpu", images={default_image("cpu"): recorded_image("image-inspect-arm64")})["cpu image"]
+    assert found.status == "fail" and "built for linux/arm64" in found.detail and "emulated" in found.detail
+    assert "dlab build --flavor cpu" in found.fix

@@ -7,7 +7,7 @@ from dlab.defaults import Label
 from dlab.errors import UserError
 from dlab.images import default_image
 from dlab.plan import Options, plan
-from launcher_helpers import load_host
+from launcher_helpers import load_host, recorded_image
 
 
 def opts(**kwargs):
@@ -276,3 +276,42 @@ def test_root_login_runs_the_lab_as_root_without_capabilities():
     assert args[args.index("--user") + 1] == "0:0"
     assert spec.env["DLAB_ALLOW_ROOT"] == "1" and list(spec.cap_add) == [] and list(spec.cap_drop) == ["ALL"]
     assert args[-1] == default_image("cpu")
+
+
+def with_recorded_image(host, recorded):
+    """A recorded host whose cpu image is what a real engine said of a real image (`docker image inspect`)."""
+    return load_host(host, images={default_image("cpu"): recorded_image(recorded)})
+
+
+@pytest.mark.parametrize("host, recorded, image_arch, engine_arch", [
+    ("apple-silicon", "image-inspect", "amd64", "arm64"),
+    ("no-gpu", "image-inspect-arm64", "arm64", "amd64"),
+])
+def test_image_of_another_architecture_is_refused(host, recorded, image_arch, engine_arch):
+    """An image the engine could only emulate is refused, with one line and its fix: build it here."""
+    with pytest.raises(UserError) as error:
+        plan(with_recorded_image(host, recorded), opts())
+    assert f"built for linux/{image_arch}" in error.value.what and f"runs linux/{engine_arch}" in error.value.what
+    assert "dlab build --flavor cpu" in error.value.fix
+
+
+@pytest.mark.parametrize("host, recorded", [("apple-silicon", "image-inspect-arm64"), ("no-gpu", "image-inspect")])
+def test_image_of_the_engines_architecture_is_accepted(host, recorded):
+    """The same images run where the engine runs their architecture natively."""
+    launch = plan(with_recorded_image(host, recorded), opts())
+    assert launch.image == default_image("cpu") and launch.build is None
+
+
+def test_arm64_gpu_machine_runs_the_cpu_flavor():
+    """An arm64 GPU machine (GH200 class): no CUDA image exists for arm64, so auto picks cpu and says why."""
+    launch = plan(load_host("arm64-gpu"), opts())
+    assert (launch.flavor, launch.gpus) == ("cpu", "none")
+    assert "made for amd64 only" in launch.notes[0]
+
+
+@pytest.mark.parametrize("asked", [{"gpus": "all"}, {"flavor": "cuda"}])
+def test_arm64_gpu_machine_refuses_cuda(asked):
+    """Asking for the GPUs or the cuda flavor on arm64 is refused with the reason, not a failed build."""
+    with pytest.raises(UserError) as error:
+        plan(load_host("arm64-gpu"), opts(**asked))
+    assert "made for amd64 only" in error.value.what and "without CUDA" in error.value.what

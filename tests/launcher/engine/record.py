@@ -29,13 +29,13 @@ def record(kind, result, args):
     print(f"{kind}: {result.stderr.strip().splitlines()[-1][:120]}")
 
 
-def record_inspect(ref):
+def record_inspect(ref, name="image-inspect"):
     """What `docker image inspect` says of a lab image, cut to the fields dlab reads."""
     found = json.loads(docker("image", "inspect", ref).stdout)[0]
     kept = {key: found[key] for key in ("Id", "RepoTags", "Created", "Architecture", "Os", "Size")}
     kept["Config"] = {"Labels": {k: v for k, v in found["Config"]["Labels"].items() if k != "org.dlab.assets.missing"}}
     data = {"command": ["docker", "image", "inspect", ref], "returncode": 0, "stdout": json.dumps([kept], indent=1)}
-    (HERE / "image-inspect.json").write_text(json.dumps(data, indent=2) + "\n")
+    (HERE / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
 
 
 def free_port():
@@ -47,6 +47,8 @@ def free_port():
 def main():
     version = (HERE.parents[2] / "VERSION").read_text().strip()
     record_inspect(os.environ.get("DLAB_IMAGE_CPU") or f"{os.environ.get('DLAB_REPOSITORY') or 'dlab'}:{version}-cpu")
+    # The arm64 build (`dlab build --platform linux/arm64`), for the plan's architecture check.
+    record_inspect(f"{os.environ.get('DLAB_REPOSITORY') or 'dlab'}:{version}-cpu-arm64", "image-inspect-arm64")
     dead = {"DOCKER_HOST": f"unix://{tempfile.gettempdir()}/dlab-dead.sock"}
     args = ["image", "inspect", BASE]
     record("daemon-down", docker(*args, env=dead), args)
