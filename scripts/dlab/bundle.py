@@ -24,6 +24,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("out", metavar="OUT", help="archive to write (a folder: dlab-<version>-<flavor>.tar inside it)")
     add_image_options(p, "bundle")
     p.add_argument("--hub", action="store_true", help="add the classroom hub's image (`dlab hub`), for a class without internet")
+    p.add_argument("--platform", metavar="linux/amd64|linux/arm64|all",
+                   help="the images built for this architecture (`dlab build --platform`), or for all: one stick for "
+                   "Intel and Apple laptops (default: the engine's own build)")
     p.add_argument("--allow-missing", action="store_true", help="bundle an image whose data sets or weights are missing")
     wheels = p.add_mutually_exclusive_group()
     wheels.add_argument("--no-wheels", action="store_true", help="leave the wheelhouse out")
@@ -38,22 +41,30 @@ def add_image_options(parser: argparse.ArgumentParser, verb: str) -> None:
 
 
 def chosen_images(args: argparse.Namespace, verb: str) -> list[tuple[str, list[str], engine.Image]]:
-    """[(ref, tags, image)] that --image or --flavor name; UserError when one is not there."""
+    """[(ref, tags, image)] that --image, --flavor and --platform name; UserError when one is not there."""
     if args.image:
         found = engine.inspect_image(args.image)
         if found is None:
             raise UserError(f"image {args.image} is not in the Docker engine", "check the name with `docker images`")
         return [(args.image, [args.image], found)]
+    platform = getattr(args, "platform", None)
+    arches = ("amd64", "arm64") if platform == "all" else (images.parse_platform(platform),) if platform else ("",)
     chosen = []
     for flavor in images.FLAVORS if args.flavor == "all" else (args.flavor,):
-        ref = images.versioned_tag(flavor)
-        found = engine.inspect_image(ref)
-        if found is None:
-            other = next(f for f in images.FLAVORS if f != flavor)
-            raise UserError(f"image {ref} is not built", f"build it with `dlab build --flavor {flavor}` (or `dlab load` a "
-                            "bundle)" + (f", or {verb} only --flavor {other}" if args.flavor == "all" else ""))
-        moving = engine.inspect_image(images.moving_tag(flavor))
-        chosen.append((ref, [ref] + ([images.moving_tag(flavor)] if moving and moving.id == found.id else []), found))
+        for arch in arches:
+            if arch and arch not in images.FLAVORS[flavor].architectures:
+                if platform != "all":
+                    images.check_locked(flavor, arch)
+                continue  # --platform all: every architecture the flavor is made for
+            ref = images.arch_tag(flavor, arch) if arch else images.versioned_tag(flavor)
+            found = engine.inspect_image(ref)
+            if found is None:
+                other = next(f for f in images.FLAVORS if f != flavor)
+                build = f"dlab build --flavor {flavor}" + (f" --platform linux/{arch}" if arch else "")
+                raise UserError(f"image {ref} is not built", f"build it with `{build}` (or `dlab load` a "
+                                "bundle)" + (f", or {verb} only --flavor {other}" if args.flavor == "all" else ""))
+            native = [t for t in (images.versioned_tag(flavor), images.moving_tag(flavor)) if names_same_image(t, found)]
+            chosen.append((ref, list(dict.fromkeys([ref, *native])), found))
     return chosen
 
 
@@ -67,6 +78,11 @@ def hub_image() -> list[tuple[str, list[str], engine.Image]]:
         raise UserError(f"image {ref} is not built", "build it with `dlab hub build`, or bundle without --hub")
     same = engine.inspect_image(moving)
     return [(ref, [ref] + ([moving] if same and same.id == found.id else []), found)]
+
+
+def names_same_image(ref: str, image: engine.Image) -> bool:
+    found = engine.inspect_image(ref)
+    return found is not None and found.id == image.id
 
 
 def describe(ref: str, tags: list[str], image: engine.Image) -> dict:
@@ -109,11 +125,11 @@ def tar_files(data: bytes) -> dict[str, bytes]:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
 
 
-def out_path(out: str, chosen: list[dict]) -> Path:
+def out_path(out: str, chosen: list[dict], name_arches: bool = False) -> Path:
     path = Path(out).expanduser()
     if path.is_dir():
-        flavors = "-".join(dict.fromkeys(i["flavor"] for i in chosen))
-        path = path / f"dlab-{images.version()}-{flavors}.tar"
+        parts = [i["flavor"] for i in chosen] + ([i["architecture"] for i in chosen] if name_arches else [])
+        path = path / f"dlab-{images.version()}-{'-'.join(dict.fromkeys(parts))}.tar"
     if path.exists():
         raise UserError(f"{path} already exists", "pick another name, or move the old bundle away (it is left as it is)")
     if not path.parent.is_dir():
@@ -139,22 +155,28 @@ def save_chunks(image: dict, progress) -> Iterator[bytes]:
 
 
 def wheelhouse(args: argparse.Namespace, chosen: list[dict]) -> tuple[dict[str, Path], list[str], list[str]]:
-    """({file name: path}, missing pins, locks) or nothing with --no-wheels."""
+    """({file name: path}, missing pins, locks as <flavor>-<arch>) or nothing with --no-wheels."""
     from . import wheels
 
-    flavors = [i["flavor"] for i in chosen if i["flavor"] in images.FLAVORS]
-    if args.no_wheels or not flavors:
+    by_arch: dict[str, list[str]] = {}
+    for image in chosen:
+        if image["flavor"] in images.FLAVORS:
+            by_arch.setdefault(images.architecture(image["architecture"] or "amd64"), []).append(image["flavor"])
+    if args.no_wheels or not by_arch:
         return {}, [], []
-    if args.wheels_from:
-        folder = Path(args.wheels_from).expanduser()
-    else:
-        folder = wheels.default_cache()
-        wheels.download(flavors, folder, chosen[0]["architecture"] or "amd64")
-    found, missing = wheels.select(flavors, folder)
+    folder = Path(args.wheels_from).expanduser() if args.wheels_from else wheels.default_cache()
+    found: dict[str, Path] = {}
+    missing: list[str] = []
+    for arch, flavors in by_arch.items():
+        if not args.wheels_from:
+            wheels.download(flavors, folder, arch)
+        files, lacking = wheels.select(flavors, folder, arch)
+        found.update(files)
+        missing += [f"{pin} ({arch})" for pin in lacking]
     if missing:
         print(f"note: {len(missing)} locked packages have no wheel in {folder} and are left out of the wheelhouse "
               f"(e.g. {', '.join(missing[:3])})", flush=True)
-    return found, missing, flavors
+    return found, missing, [f"{flavor}-{arch}" for arch, flavors in by_arch.items() for flavor in flavors]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -165,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     chosen = [describe(*found) for found in chosen_images(args, "bundle")]
     check_repository(chosen)
     hub = [describe(*found) for found in hub_image()] if args.hub else []
-    out = out_path(args.out, chosen + hub)
+    out = out_path(args.out, chosen + hub, name_arches=bool(args.platform))
     contents: dict[str, bytes] = {}
     for image in chosen:
         if image["flavor"] == "hub":  # the classroom hub's image carries no course
@@ -195,8 +217,9 @@ def run(args: argparse.Namespace) -> int:
                 progress = ui.Progress("adding the wheelhouse", sum(p.stat().st_size for p in wheel_files.values()))
                 for name, path in sorted(wheel_files.items()):
                     progress.add(writer.add_file(f"wheels/{name}", path)["size"])
-                for flavor in locks:
-                    writer.add_file(f"wheels/{flavor}.lock", str(images.FLAVORS[flavor].lock()))
+                for lock in locks:
+                    flavor, arch = lock.rsplit("-", 1)
+                    writer.add_file(f"wheels/{lock}.lock", str(images.FLAVORS[flavor].lock(arch)))
                 progress.finish(f" in {len(wheel_files)} files")
             manifest = writer.close(manifest_for(chosen, contents, wheel_files, wheels_missing, locks),
                                     readme(chosen, out, bool(wheel_files), locks))
@@ -261,12 +284,15 @@ def manifest_for(chosen: list[dict], contents: dict[str, bytes], wheel_files: di
 
 def readme(chosen: list[dict], out: Path, with_wheels: bool, locks: list[str]) -> str:
     from .archive import TOP
+    from .load import native_tags
 
-    refs = "\n".join(f"  {i['file']}  ({', '.join(i['tags'])}, {i['flavor']})" for i in chosen)
+    refs = "\n".join(f"  {i['file']}  ({', '.join(i['tags'])}, {i['flavor']}, {i['architecture']})" for i in chosen)
     first = chosen[0]["tags"][0]
-    default = chosen[0]["flavor"] in images.FLAVORS and first == images.versioned_tag(chosen[0]["flavor"])
+    default = (chosen[0]["flavor"] in images.FLAVORS
+               and images.versioned_tag(chosen[0]["flavor"]) in [*chosen[0]["tags"], *native_tags(chosen[0])])
     wheels = (f"""
-Wheels (Linux {chosen[0]['architecture'] or 'amd64'}, Python {images.python_version()}), the exact packages the image pins:
+Wheels (Linux, Python {images.python_version()}), the exact packages the images pin, one lock per image
+({', '.join(f'{lock}.lock' for lock in locks)}):
   tar -xf {out.name} {TOP}/wheels
   pip install --no-index --find-links {TOP}/wheels -r {TOP}/wheels/{locks[0]}.lock
 """ if with_wheels else "")

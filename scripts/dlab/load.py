@@ -144,6 +144,14 @@ def load_one(tar, members, image: dict) -> None:
     progress.finish()
 
 
+def native_tags(image: dict) -> list[str]:
+    """dlab:<version>-<flavor> and dlab:<flavor> for an image saved under its architecture's tag: it is this host's build."""
+    flavor, version = image["flavor"], image.get("version", "")
+    if flavor not in images.FLAVORS or not version or image["ref"] != images.arch_tag(flavor, image["architecture"], version):
+        return []
+    return [images.versioned_tag(flavor, version), images.moving_tag(flavor)]
+
+
 def undo(before: dict[str, str | None], tags: list[str]) -> None:
     """Remove the tags this load created (those that did not exist before); moved ones go back."""
     for tag in tags:
@@ -159,21 +167,26 @@ def run(args: argparse.Namespace) -> int:
 
     tar, members, manifest = open_checked(args.archive, args.expect)
     with tar:
-        chosen = [i for i in manifest["images"] if args.flavor in ("all", i["flavor"])]
-        if not chosen:
+        asked = [i for i in manifest["images"] if args.flavor in ("all", i["flavor"])]
+        if not asked:
             flavors = ", ".join(i["flavor"] for i in manifest["images"]) or "none"
             raise UserError(f"the bundle has no {args.flavor} image (it has: {flavors})",
                             "leave out --flavor, or pick one it has")
-        arch = images.architecture(engine.run(["version", "--format", "{{.Server.Arch}}"], check=False).stdout.strip())
+        arch = engine.native_architecture()
+        chosen = [i for i in asked if not arch or not i.get("architecture") or i["architecture"] == arch]
+        if not chosen:
+            has = ", ".join(f"{i['flavor']} for {i['architecture']}" for i in asked)
+            raise UserError(f"the bundle has no image for this Docker engine's architecture, {arch} (it has: {has})",
+                            f"make the bundle with `dlab bundle --platform all` (or --platform linux/{arch})")
         for image in chosen:
-            if arch and image.get("architecture") and image["architecture"] != arch:
-                raise UserError(f"{image['ref']} is built for {image['architecture']}, this Docker engine runs {arch}",
-                                f"bundle an image built for {arch}")
+            image["tags"] = list(dict.fromkeys([*image["tags"], *native_tags(image)]))
         tags = [t for i in chosen for t in i["tags"]]
         before = {t: image_id(t) for t in tags}
         try:
             for image in chosen:
                 load_one(tar, members, image)
+                for tag in native_tags(image):
+                    engine.run(["tag", image["ref"], tag])
                 for tag in image["tags"]:
                     if image_id(tag) != image["id"]:
                         raise DlabError(f"after loading, {tag} is not image {image['id'][:19]}",
@@ -181,6 +194,9 @@ def run(args: argparse.Namespace) -> int:
         except BaseException:
             undo(before, tags)
             raise
+    others = sorted({i["architecture"] for i in asked if i.get("architecture")} - {arch})
+    if others:
+        print(f"left out: the bundle's images for {', '.join(others)} (this engine runs {arch})")
     for image in chosen:
         moved = [t for t in image["tags"] if before.get(t) not in (None, image["id"])]
         print(f"loaded {', '.join(image['tags'])} ({image['flavor']}, {image['id'][7:19]}, "
@@ -190,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
     labs = [image for image in chosen if image["flavor"] != "hub"]
     if labs:
         first = labs[0]
-        default = first["flavor"] in images.FLAVORS and first["ref"] == images.versioned_tag(first["flavor"])
+        default = first["flavor"] in images.FLAVORS and images.versioned_tag(first["flavor"]) in first["tags"]
         print(f"next: `dlab up{'' if default else ' --image ' + first['ref']}`  "
               f"(the course notebooks are in the archive's {TOP}/course/ too)")
     if len(labs) < len(chosen):

@@ -1,7 +1,7 @@
 """The wheelhouse of a bundle: the wheels of docker/requirements/<flavor>-<arch>.lock, matched by sha256.
 
 `pip download` fetches them for the image's platform (Linux, the image's CPython) whatever the host is;
-a classroom then installs with `pip install --no-index --find-links wheels -r wheels/cpu.lock`.
+a classroom then installs with `pip install --no-index --find-links wheels -r wheels/cpu-amd64.lock`.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def select(flavors, folder):
+def select(flavors, folder, arch="amd64"):
     """({file name: path} of the wheels in folder that the locks pin, [pins with no wheel there])."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -101,7 +101,7 @@ def select(flavors, folder):
             by_hash.setdefault(sha256_of(path), path)
     chosen, missing = {}, []
     for flavor in flavors:
-        for pin, hashes in pins(images.FLAVORS[flavor].lock()):
+        for pin, hashes in pins(images.FLAVORS[flavor].lock(arch)):
             found = next((by_hash[h] for h in sorted(hashes) if h in by_hash), None)
             if found is None:
                 missing.append(pin)

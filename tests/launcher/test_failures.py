@@ -160,10 +160,11 @@ def small_bundle(tmp_path):
 
 
 def test_load_on_an_engine_of_another_architecture(fake_engine, capsys, small_bundle):
-    """An amd64 bundle on an arm64 engine: refused before anything is loaded."""
+    """An amd64 bundle on an arm64 engine: refused before anything is loaded, with how to make one for both."""
     fake_engine.answer("version *", stdout="arm64\n")
     error, fix = refused(capsys, "load", str(small_bundle))
-    assert error == f"error: {CPU} is built for amd64, this Docker engine runs arm64"
+    assert error == "error: the bundle has no image for this Docker engine's architecture, arm64 (it has: cpu for amd64)"
+    assert "dlab bundle --platform all" in fix
     assert not any(call.startswith("load") for call in fake_engine.calls())
 
 
