@@ -235,9 +235,10 @@ GROUPS = {"image": (image_sizes, rebuild_after_notebook_edit, run_until_api, ker
 
 
 def extra_groups():
-    """Groups other parts of the project add: course, bundle, hub (each a module with `rows(runs)`)."""
+    """Groups other parts of the project add: course, bundle, hub, arm64 (each a module with `rows(runs)`)."""
     found = {}
-    for name, module in (("course", "bench_course"), ("bundle", "bench_bundle"), ("hub", "bench_hub")):
+    for name, module in (("course", "bench_course"), ("bundle", "bench_bundle"), ("hub", "bench_hub"),
+                         ("arm64", "bench_arm64")):
         if (ROOT / "scripts" / f"{module}.py").exists():
             found[name] = (lambda runs, m=module: __import__(m).rows(runs),)
     return found
