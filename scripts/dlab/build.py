@@ -35,8 +35,10 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=lambda args: build_image(args.flavor, args.base_image, args.quiet, args.platform) and 0)
 
 
-def choose_base(base_image: str | None, arch: str) -> str:
-    """A Debian bookworm base for arch: the one asked for, else a local one of that architecture, else pulled."""
+def choose_base(base_image: str | None, arch: str = "") -> str:
+    """A Debian bookworm base for arch (default: the engine's): the one asked for, else a local one of that
+    architecture, else pulled."""
+    arch = arch or engine.native_architecture() or "amd64"
     if base_image:
         found = engine.inspect_image(base_image)
         if found is None:
