@@ -62,7 +62,9 @@ def test_hub_image_travels_in_a_bundle(hub_image, tmp_path):
 
     from hub_helpers import dlab
 
-    ref = f"dlabtest-hubbundle-{uuid.uuid4().hex[:8]}:hub"
+    from dlab import images
+
+    ref = f"{images.REPOSITORY}:hubbundle-{uuid.uuid4().hex[:8]}-hub"  # a bundle carries tags of the dlab repository only
     docker("tag", hub_image, ref)
     want = docker("image", "inspect", "-f", "{{.Id}}", ref).stdout.strip()
     out = tmp_path / "hub.tar"
