@@ -8,6 +8,8 @@ Verdict = Literal["ok", "compat", "old", "unknown"]
 
 # The CUDA release the cuda flavor carries (nvidia-cuda-runtime-cu12 in docker/requirements/cuda-amd64.lock).
 IMAGE_CUDA = "12.9"
+# The NCCL the lock pins and the image leaves out (docker/trim-packages): what `pip install` brings back.
+NCCL = "2.32.3"
 
 # CUDA release -> minimum driver (Linux x86_64, Windows), from the "CUDA Toolkit and
 # Corresponding Driver Versions" table of NVIDIA's CUDA Toolkit release notes (GA releases).

@@ -259,7 +259,8 @@ def choose_devices(facts: HostFacts, flavor: str, gpus: str) -> tuple[str, str, 
             return ("cuda" if flavor == "cuda" else "cpu"), "none", notes
         if flavor == "cpu":
             return "cpu", "none", []
-        return "cuda", "all", [f"using the CUDA image with {gpu_count(facts)}: {gpu_names(facts.gpus)}"] + compat_note(facts)
+        return "cuda", "all", [f"using the CUDA image with {gpu_count(facts)}: {gpu_names(facts.gpus)}",
+                               *compat_note(facts), *several_gpus_note(facts.gpus)]
     return "cuda", gpus, explicit_gpus(facts, flavor, gpus)
 
 
@@ -290,13 +291,20 @@ def explicit_gpus(facts: HostFacts, flavor: str, gpus: str) -> list[str]:
         raise UserError(f"NVIDIA driver {facts.driver} is too old for the CUDA {cuda.IMAGE_CUDA} image (needs {needed} or newer)",
                         "update the NVIDIA driver, or use --gpus none")
     chosen = facts.gpus if gpus == "all" else tuple(g for g in facts.gpus if str(g.index) in gpus.split(","))
-    return [f"using the CUDA image with GPU {', '.join(str(g.index) for g in chosen)}: {gpu_names(chosen)}"] + compat_note(facts)
+    return [f"using the CUDA image with GPU {', '.join(str(g.index) for g in chosen)}: {gpu_names(chosen)}",
+            *compat_note(facts), *several_gpus_note(chosen)]
 
 
 def compat_note(facts: HostFacts) -> list[str]:
     verdict, needed = driver_verdict(facts)
     return [f"NVIDIA driver {facts.driver} runs CUDA {cuda.IMAGE_CUDA} in compatibility mode; {needed} or newer is "
             "recommended"] if verdict == "compat" else []
+
+
+def several_gpus_note(gpus: tuple[Gpu, ...]) -> list[str]:
+    """The CUDA image leaves NCCL out (docs/image-size.md): one GPU trains, several need it back."""
+    return [f"{len(gpus)} GPUs: the image has no NCCL, which tf.distribute needs across GPUs; in the lab, "
+            f"`pip install nvidia-nccl-cu12=={cuda.NCCL}` brings it back"] if len(gpus) > 1 else []
 
 
 def gpu_names(gpus: tuple[Gpu, ...]) -> str:

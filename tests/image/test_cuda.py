@@ -1,7 +1,10 @@
 """The CUDA flavor on a host without a GPU (like this one): it imports, says so, and is ready for one."""
 
+# What TensorFlow dlopens when it sets up a GPU (dlopen_checker), and what those libraries load in turn.
 LIBS = ["libcudart.so.12", "libcublas.so.12", "libcublasLt.so.12", "libcudnn.so.9", "libcufft.so.11",
-        "libcusparse.so.12", "libcusolver.so.11", "libcurand.so.10", "libnccl.so.2", "libnvJitLink.so.12"]
+        "libcusparse.so.12", "libcusolver.so.11", "libnvJitLink.so.12", "libnvrtc.so.12", "libcupti.so.12"]
+# Left out (docker/trim-packages): NCCL (multi-GPU collectives only) and cuRAND (nothing loads it).
+LEFT_OUT = {"libnccl.so.2": "nvidia-nccl-cu12", "libcurand.so.10": "nvidia-curand-cu12"}
 
 
 def test_cuda_tensorflow_imports_without_a_gpu(cuda_container):
@@ -29,3 +32,23 @@ def test_cuda_environment(cuda_container):
     logs = cuda_container.run(["bash", "-c", "echo $NVIDIA_VISIBLE_DEVICES/$NVIDIA_DRIVER_CAPABILITIES/$TF_FORCE_GPU_ALLOW_GROWTH"])
     assert logs.strip().endswith("all/compute,utility/true")
 
+
+
+def test_nccl_left_out_and_pip_can_bring_it_back(cuda_container):
+    """NCCL and cuRAND are not in the image, and pip knows it (`pip install nvidia-nccl-cu12` would install it)."""
+    code = (
+        "import ctypes, importlib.metadata as md, sys\n"
+        "for lib, dist in zip(sys.argv[1::2], sys.argv[2::2]):\n"
+        "    try:\n"
+        "        ctypes.CDLL(lib); print(lib, 'loads')\n"
+        "    except OSError:\n"
+        "        print(lib, 'absent')\n"
+        "    try:\n"
+        "        md.version(dist); print(dist, 'installed')\n"
+        "    except md.PackageNotFoundError:\n"
+        "        print(dist, 'not installed')\n"
+    )
+    pairs = [arg for item in LEFT_OUT.items() for arg in item]
+    logs = cuda_container.run(["python", "-c", code, *pairs], network_mode="none")
+    expected = [line for lib, dist in LEFT_OUT.items() for line in (f"{lib} absent", f"{dist} not installed")]
+    assert logs.strip().splitlines()[-4:] == expected

@@ -121,10 +121,11 @@ def test_launcher_runs_on_python_39(tmp_path):
 
 
 def test_cuda_table_matches_the_lock():
-    """The CUDA release the driver check assumes is the one the cuda lock pins."""
+    """The CUDA release the driver check assumes, and the NCCL dlab up names, are those the cuda lock pins."""
     lock = (ROOT / "docker" / "requirements" / "cuda-amd64.lock").read_text()
     pinned = next(line for line in lock.splitlines() if line.startswith("nvidia-cuda-runtime-cu12=="))
     assert pinned.split("==")[1].startswith(cuda.IMAGE_CUDA + ".")
+    assert f"nvidia-nccl-cu12=={cuda.NCCL} " in lock
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,13 @@ def test_two_gpus_pins_the_asked_one():
     assert "GPU 1" in launch.notes[0]
 
 
+def test_several_gpus_say_how_to_get_nccl():
+    """A CUDA lab with two GPUs is told that NCCL is left out and how to bring it back; with one, nothing."""
+    for gpus in ("auto", "0,1"):
+        assert any("pip install nvidia-nccl-cu12==" in n for n in plan(load_host("two-gpus"), opts(gpus=gpus)).notes)
+    assert not any("nccl" in n for n in plan(load_host("two-gpus"), opts(gpus="1")).notes)
+
+
 def test_gpu_list_keeps_devices_together():
     """--gpus 0,1 reaches docker as one device list."""
     args = plan(load_host("two-gpus"), opts(gpus="0,1")).lab_spec().argv()
