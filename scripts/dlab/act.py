@@ -11,6 +11,7 @@ import time
 from . import engine, isolation, places, tls, ui
 from .defaults import STARTUP_SECONDS, Label
 from .errors import DlabError
+from .images import FLAVORS
 from .plan import LaunchPlan
 from .runspec import RunSpec
 
@@ -29,7 +30,9 @@ def prepare(plan: LaunchPlan) -> None:
     if plan.build:
         from .build import build_image
 
-        ui.say(f"the {plan.build} image is missing; building it (the first build takes a while)")
+        minutes = FLAVORS[plan.build].build_minutes
+        ui.say(f"the {plan.build} image is not here yet: building it, once (about {minutes} min, longer on a slow "
+               "network: it downloads TensorFlow and the course's packages); later starts take seconds")
         build_image(plan.build)
     if plan.tls:
         prepare_tls(plan)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import sys
+import threading
+import time
 from pathlib import Path
+from typing import TextIO
 
-from . import engine, images
+from . import engine, images, ui
 from .errors import DlabError, UserError
 
 ROOT = images.ROOT
@@ -31,7 +36,7 @@ def add_parser(subparsers) -> None:
                    "else a local dlab-base:bookworm from scripts/make-base-image)")
     p.add_argument("--platform", metavar="linux/amd64|linux/arm64",
                    help="the architecture to build for (default: the engine's own; another one runs its OS steps emulated)")
-    p.add_argument("--quiet", action="store_true", help="no build progress")
+    p.add_argument("--quiet", action="store_true", help="no build progress (a failing step still shows its output)")
     p.set_defaults(func=lambda args: build_image(args.flavor, args.base_image, args.quiet, args.platform) and 0)
 
 
@@ -93,11 +98,100 @@ EMULATION_FIX = ("on Linux: sudo scripts/enable-emulation (binfmt_misc and Debia
                  "Docker Desktop emulates it already")
 
 
+class Steps:
+    """BuildKit's plain progress as a person reads it: one line per Dockerfile step with its time.
+
+    On a terminal the running step's clock ticks in place; in a log a long step says every 30 s that it
+    is still running. Every line is kept: a failing step's own output is shown, not the whole log.
+    """
+
+    # `#13 [lab  2/10] COPY ...` (a Dockerfile step), `#22 exporting to image` (writing the layers)
+    HEAD = re.compile(r"^#(\d+) (\[[\w.-]+ +\d+/\d+\] .+|exporting to image)")
+    END = re.compile(r"^#(\d+) (?:DONE ([\d.]+)s|(CACHED)|ERROR)")
+
+    def __init__(self, quiet: bool = False, stream: TextIO | None = None):
+        self.quiet = quiet
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty() and not quiet
+        self.titles: dict[str, str] = {}
+        self.running: dict[str, float] = {}
+        self.lines: list[str] = []
+        self.failed: str | None = None
+        self.cached = 0
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.ticker = threading.Thread(target=self.tick, daemon=True)
+
+    def __enter__(self) -> Steps:
+        self.ticker.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stopped.set()
+        self.ticker.join()
+        self.show(f"  {self.cached} steps cached" if self.cached else "", keep=bool(self.cached))
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(line)
+        head, end = self.HEAD.match(line), self.END.match(line)
+        with self.lock:
+            if head and head[1] not in self.titles:
+                self.titles[head[1]] = ui.clip(" ".join(head[2].split()), 90)
+                self.running[head[1]] = time.monotonic()
+            elif end and end[1] in self.running:
+                self.running.pop(end[1])
+                if end[3]:
+                    self.cached += 1
+                elif end[2] is not None:
+                    self.show(f"  {self.titles[end[1]]}: {ui.duration(float(end[2]))}", keep=True)
+                else:
+                    self.failed = end[1]
+                    self.show(f"  {self.titles[end[1]]}: FAILED", keep=True)
+
+    def tick(self) -> None:
+        """The longest-running step and its time so far: each second on a terminal, each 30 s in a log."""
+        while not self.stopped.wait(1 if self.tty else 30):
+            with self.lock:
+                if self.running:
+                    step, since = min(self.running.items(), key=lambda item: item[1])
+                    others = f" (+{len(self.running) - 1} more)" if len(self.running) > 1 else ""
+                    self.show(f"  {self.titles[step]}: {ui.duration(time.monotonic() - since)} so far{others}",
+                              keep=not self.tty)
+
+    def show(self, text: str, keep: bool = False) -> None:
+        """A line that stays (keep), or the terminal's status line, rewritten in place."""
+        if self.quiet:
+            return
+        if self.tty:
+            self.stream.write("\r\033[K" + text + ("\n" if keep else ""))
+        elif keep:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def failure_output(self, most: int = 30) -> str:
+        """The failing step's own lines (all the log's last lines when no step was seen failing)."""
+        lines = [line for line in self.lines if line.startswith(f"#{self.failed} ")] if self.failed else self.lines
+        return "".join(lines[-most:])
+
+
+def run_build(args: list[str], tag: str, quiet: bool, arch: str = "", native: str = "") -> None:
+    """`docker build` (BuildKit) with its steps shown (`Steps`), or silent with quiet; a failure says why."""
+    with Steps(quiet) as steps:
+        result = engine.run(args, env={"DOCKER_BUILDKIT": "1"}, stream=steps, check=False)
+    if result.returncode != 0:
+        failure = engine.classify(result.stderr)
+        if failure.kind == "exec-format" and arch != native:
+            raise UserError(f"building for linux/{arch} runs {arch} programs (its OS steps), and this {native} engine "
+                            "cannot run them", EMULATION_FIX)
+        if failure.kind != "other":
+            raise engine.error(failure, args)
+        print(steps.failure_output(), file=sys.stderr, end="")
+        raise DlabError(f"building {tag} failed (docker build exit {result.returncode})", "read the build output above")
+
+
 def build_image(flavor: str, base_image: str | None = None, quiet: bool = False, platform: str | None = None) -> str:
     """Build dlab:<version>-<flavor>-<arch>, and for the engine's own architecture also dlab:<version>-<flavor> and
     dlab:<flavor>; return the first of them."""
-    import sys
-    import time
     from datetime import datetime, timezone
 
     images.check_flavor(flavor)
@@ -121,25 +215,15 @@ def build_image(flavor: str, base_image: str | None = None, quiet: bool = False,
         *ca_secret(), "--progress", "plain", "-t", tag, str(ROOT),
     ]
     emulated = "" if arch == native else f" (its OS steps emulated: this engine runs {native})"
-    print(f"building {tag} from {base}{emulated} ...", flush=True)
+    print(f"building {tag} from {base}{emulated}, step by step ...", flush=True)
     started = time.monotonic()
-    result = engine.run(args, env={"DOCKER_BUILDKIT": "1"}, stream=not quiet, check=False)
-    if result.returncode != 0:
-        failure = engine.classify(result.stderr)
-        if failure.kind == "exec-format" and arch != native:
-            raise UserError(f"building for linux/{arch} runs {arch} programs (its OS steps), and this {native} engine "
-                            "cannot run them", EMULATION_FIX)
-        if failure.kind != "other":
-            raise engine.error(failure, args)
-        if quiet:  # the build's last words say why
-            print("\n".join((result.stdout + result.stderr).splitlines()[-25:]), file=sys.stderr)
-        raise DlabError(f"building {tag} failed (docker build exit {result.returncode})", "read the build output above")
+    run_build(args, tag, quiet, arch, native)
     for other in tags[1:]:
         engine.run(["tag", tag, other])
     manifest = write_manifest(tags, flavor, arch, time.monotonic() - started)
     also = f" (also {', '.join(tags[1:])})" if tags[1:] else ""
     print(f"built {tag}{also}, {manifest['size_bytes'] / 1e9:.2f} GB in "
-          f"{manifest['build_seconds']:.0f} s; manifest {manifest['path']}")
+          f"{ui.duration(manifest['build_seconds'])}; manifest {manifest['path']}")
     if manifest["assets_missing"]:
         print(f"note: assets missing from the image: {', '.join(manifest['assets_missing'])} "
               "(notebooks that need them say so; build where the network reaches them to include them)")

@@ -59,7 +59,6 @@ def hub_image() -> str:
 
 def build_hub_image(quiet: bool = True) -> str:
     """The hub image from hub/Dockerfile, built as `dlab build` builds the lab (base, CA secret, labels)."""
-    import sys
     from datetime import datetime, timezone
 
     from . import build
@@ -71,14 +70,7 @@ def build_hub_image(quiet: bool = True) -> str:
             "--build-arg", f"JUPYTERHUB={build.locked_version(images.FLAVORS['cpu'].lock(), 'jupyterhub')}",
             *build.ca_secret(), "--progress", "plain", "-t", tag, str(images.ROOT)]
     ui.say(f"building the hub image {tag} ...")
-    result = engine.run(args, env={"DOCKER_BUILDKIT": "1"}, stream=not quiet, check=False)
-    if result.returncode != 0:
-        failure = engine.classify(result.stderr)
-        if failure.kind != "other":
-            raise engine.error(failure, args)
-        if quiet:
-            print("\n".join((result.stdout + result.stderr).splitlines()[-25:]), file=sys.stderr)
-        raise DlabError(f"building {tag} failed (docker build exit {result.returncode})", "read the build output above")
+    build.run_build(args, tag, quiet)
     engine.run(["tag", tag, moving])  # the name compose.yaml's hub service runs
     return tag
 

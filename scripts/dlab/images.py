@@ -25,6 +25,7 @@ class Flavor:
     gpus: bool          # can give the lab NVIDIA GPUs
     disk_gb: int        # free disk the engine needs to build or load it (with room for layers)
     architectures: tuple[str, ...]  # what it is made for: its .in file's `# architectures:` line (scripts/lock reads that)
+    build_minutes: int  # a first build on 2 cores and a fast network (most of it downloads TensorFlow)
 
     def lock(self, arch: str = "amd64") -> Path:
         """docker/requirements/<flavor>-<arch>.lock."""
@@ -32,9 +33,9 @@ class Flavor:
 
 
 FLAVORS = {flavor.name: flavor for flavor in (
-    Flavor("cpu", gpus=False, disk_gb=12, architectures=("amd64", "arm64")),
+    Flavor("cpu", gpus=False, disk_gb=12, build_minutes=3, architectures=("amd64", "arm64")),
     # PyPI's TensorFlow for Linux aarch64 is built without CUDA: no cuda image for arm64.
-    Flavor("cuda", gpus=True, disk_gb=25, architectures=("amd64",)),
+    Flavor("cuda", gpus=True, disk_gb=25, build_minutes=5, architectures=("amd64",)),
 )}
 
 

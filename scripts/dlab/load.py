@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import time
 
 from . import engine, images
 from .errors import DlabError, UserError
@@ -134,14 +135,18 @@ def load_one(tar, members, image: dict) -> None:
 
     info = members[image["file"]]
     progress = ui.Progress(f"loading {image['tags'][0]}", info.size)
+    unpacking = []  # when docker had read it all: it unpacks the layers after that, silently
 
     def chunks():
         for block in archive.member_chunks(tar, info):
             progress.add(len(block))
             yield block
+        progress.finish(" read; docker is unpacking the layers ...")
+        unpacking.append(time.monotonic())
 
     engine.run(["load"], stdin=chunks())
-    progress.finish()
+    if unpacking:
+        print(f"{image['tags'][0]}: layers unpacked in {ui.duration(time.monotonic() - unpacking[0])}", flush=True)
 
 
 def native_tags(image: dict) -> list[str]:

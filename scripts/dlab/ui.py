@@ -39,6 +39,16 @@ def megabytes(n: float) -> str:
     return f"{n / 1e6:,.0f} MB"
 
 
+def duration(seconds: float) -> str:
+    """42 s, 3 min 05 s, 1 h 02 min."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 class Progress:
     """One status line for a long copy: share done, bytes, rate, time so far.
 
