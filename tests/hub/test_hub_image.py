@@ -60,9 +60,8 @@ def test_hub_image_travels_in_a_bundle(hub_image, tmp_path):
     """`dlab bundle` writes the hub image into a checked archive and `dlab load` brings it back, same image."""
     import uuid
 
-    from hub_helpers import dlab
-
     from dlab import images
+    from hub_helpers import dlab
 
     ref = f"{images.REPOSITORY}:hubbundle-{uuid.uuid4().hex[:8]}-hub"  # a bundle carries tags of the dlab repository only
     docker("tag", hub_image, ref)
