@@ -106,7 +106,8 @@ c.LabSpawner.start_timeout = 180
 # --- idle labs stop; their files stay -----------------------------------------------------------
 # Activity: requests to the lab (an open JupyterLab tab polls), kernel messages, a busy kernel.
 activity_every = max(5, min(300, settings.idle_timeout // 6 or 300))
-c.LabSpawner.environment = {"JUPYTERHUB_ACTIVITY_INTERVAL": str(activity_every)}
+c.LabSpawner.environment = {"JUPYTERHUB_ACTIVITY_INTERVAL": str(activity_every),
+                             "DLAB_SOLUTIONS": "1" if settings.solutions else "0"}  # the image's seeding reads it
 c.JupyterHub.last_activity_interval = activity_every
 admin_token = private_token(f"{settings.state}/admin-token")
 c.JupyterHub.services = [{"name": "dlab-admin", "api_token": admin_token}]

@@ -35,6 +35,7 @@ SCHEMA = {
     "limits": {"memory": ((str, int), "auto"), "cpus": ((str, int, float), "auto"), "pids": (int, 1024)},
     "gpu": {"policy": (str, "exclusive")},
     "idle": {"timeout": (int, 3600)},
+    "course": {"solutions": (bool, True)},
     "images": {"cpu": (str, None), "cuda": (str, None)},
 }
 
@@ -77,6 +78,7 @@ class Settings:
     idle_timeout: int
     image_cpu: str
     image_cuda: str
+    solutions: bool = True  # seed the solutions beside the exercises ([course] solutions = false: exercises only)
     insecure_http: bool = False
 
     @property
@@ -272,6 +274,7 @@ def load(path, env=None, host: HostFacts | None = None) -> Settings:
         gpu_policy=tables["gpu"]["policy"], idle_timeout=tables["idle"]["timeout"],
         image_cpu=images["cpu"] or f"{repository}:{version}-cpu",
         image_cuda=images["cuda"] or f"{repository}:{version}-cuda",
+        solutions=tables["course"]["solutions"],
         insecure_http=insecure,
     )
 

@@ -27,6 +27,12 @@ def test_example_settings_load():
     assert settings.image_cpu.endswith("-cpu") and settings.image_cuda.endswith("-cuda")
 
 
+def test_graded_class_gets_the_exercises_only(tmp_path):
+    """[course] solutions = false (a graded class) is read; without it, the solutions are seeded too."""
+    assert load(write(tmp_path, MINIMAL), env={}).solutions is True
+    assert load(write(tmp_path, MINIMAL + "[course]\nsolutions = false\n"), env={}).solutions is False
+
+
 def test_defaults_fit_the_host(tmp_path):
     """Memory per lab is a fair share of the host (2 to 8 GB); CPUs half the cores; pids 1024."""
     assert default_memory(HostFacts(24 * GB, 16), students=30) == 2 * GB        # 0.73 GB share: the floor
