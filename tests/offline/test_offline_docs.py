@@ -25,7 +25,7 @@ def test_slurm_template_is_valid_bash(tmp_path):
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
     text = script.read_text()
     assert "--gres=gpu" in text and "--nv" in text and "ssh -N -L" in text
-    assert ":/home/jovyan/work" in text and ":/opt/dlab/keras" in text
+    assert ":/home/jovyan" in text and ":/opt/dlab/keras" in text
 
 
 def test_slurm_template_passes_shellcheck(tmp_path):
