@@ -8,6 +8,7 @@ import platform
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -251,7 +252,11 @@ def probe_default_work(data: str) -> Work:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether the engine could publish port: nothing listens there (on Linux a port in TIME_WAIT, or one a
+    test holds without listening, is free to docker-proxy, which binds with SO_REUSEADDR as this does)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        if sys.platform.startswith("linux"):  # elsewhere SO_REUSEADDR may bind beside a listener
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

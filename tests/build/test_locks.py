@@ -84,6 +84,7 @@ def test_lock_is_current_and_names_its_platform(flavor, arch):
 
 
 @pytest.mark.parametrize("flavor,arch", LOCKS)
+@pytest.mark.network
 def test_every_pin_has_a_wheel_for_its_architecture(flavor, arch):
     """Every pin of the lock has a hashed wheel that installs on CPython 3.11, Linux <arch>."""
     supported = supported_tags(MACHINES[arch])
@@ -94,6 +95,7 @@ def test_every_pin_has_a_wheel_for_its_architecture(flavor, arch):
     assert not missing, f"no {arch} wheel with a locked hash for: {', '.join(missing)}"
 
 
+@pytest.mark.network
 def test_build_tools_install_on_either_build_machine():
     """uv, which the build runs natively, has a hashed wheel for amd64 and for arm64 build machines."""
     locked = pins(REQUIREMENTS / "build-tools.lock")

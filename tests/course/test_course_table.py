@@ -1,11 +1,10 @@
 """The README's course table and lab/course.toml list the same notebooks, in the same order."""
 
 import re
-from pathlib import Path
 
 from dlab_course import render
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 COURSE = render.load_manifest(ROOT / "lab" / "course.toml")
 HEADER = "| # | notebook | day | what the student learns |"
 

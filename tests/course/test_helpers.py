@@ -1,13 +1,12 @@
 """The notebooks' helper package on the host: offline loaders and smoke data with signal."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dlab_course import data, render, smoke_data
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = render.load_manifest(ROOT / "lab" / "course.toml")
 
 

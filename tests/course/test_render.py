@@ -10,8 +10,8 @@ import nbformat
 import pytest
 
 from dlab_course import render
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "lab" / "course.toml"
 COURSE = render.load_manifest(MANIFEST)
 NUMBERS = [e["number"] for e in COURSE["notebooks"]]

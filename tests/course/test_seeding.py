@@ -3,30 +3,21 @@
 import io
 import tarfile
 import uuid
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from dlab_course import render
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.engine
 COURSE = render.load_manifest(ROOT / "lab" / "course.toml")
 
 
-def start_and_wait(docker_client, image, work, environment=None):
+def start_and_wait(tracked, work, environment=None, image=None):
     """Run the image's entrypoint on the work folder (it seeds, then runs `true`); returns its log."""
-    container = docker_client.containers.run(
-        image, command=["true"], detach=True, network_mode="none", environment=environment or {},
-        volumes={str(work): {"bind": "/home/jovyan/work", "mode": "rw"}},
-    )
-    try:
-        status = container.wait(timeout=120)
-        logs = container.logs().decode(errors="replace")
-        assert status["StatusCode"] == 0, logs
-        return logs
-    finally:
-        container.remove(force=True)
+    return tracked.run(["true"], image=image, network_mode="none", environment=environment or {}, timeout=120,
+                       volumes={str(work): {"bind": "/home/jovyan/work", "mode": "rw"}})
 
 
 def newer_image(docker_client, base, extra_name, extra_nb):
@@ -54,27 +45,27 @@ def work(tmp_path):
     return folder
 
 
-def test_first_start_seeds_exercises_and_solutions(docker_client, cpu_image, work):
+def test_first_start_seeds_exercises_and_solutions(cpu_container, work):
     """On first start the work folder gets course/exercises and course/solutions with every notebook the image ships."""
-    start_and_wait(docker_client, cpu_image, work)
+    start_and_wait(cpu_container, work)
     exercises = sorted(p.name for p in (work / "course" / "exercises").glob("*.ipynb"))
     solutions = sorted(p.name for p in (work / "course" / "solutions").glob("*.ipynb"))
     assert exercises and exercises == solutions
     nbformat.validate(nbformat.read(work / "course" / "solutions" / solutions[0], as_version=4))
 
 
-def test_no_solutions_seeds_the_exercises_only(docker_client, cpu_image, work):
+def test_no_solutions_seeds_the_exercises_only(cpu_container, work):
     """With DLAB_SOLUTIONS=0 (a graded class) the work folder gets every exercise and no solution."""
-    start_and_wait(docker_client, cpu_image, work, {"DLAB_SOLUTIONS": "0"})
+    start_and_wait(cpu_container, work, {"DLAB_SOLUTIONS": "0"})
     exercises = sorted(p.name for p in (work / "course" / "exercises").glob("*.ipynb"))
     assert len(exercises) == len(COURSE["notebooks"])
     assert not (work / "course" / "solutions").exists()
     assert not list(work.rglob("*solution*")), "a solution reached the work folder"
 
 
-def test_upgrade_keeps_edits_and_adds_new_notebooks(docker_client, cpu_image, work):
+def test_upgrade_keeps_edits_and_adds_new_notebooks(docker_client, cpu_image, cpu_container, work):
     """Start, edit a notebook, start a newer image on the same folder: the edit is intact and the new notebook is there."""
-    start_and_wait(docker_client, cpu_image, work)
+    start_and_wait(cpu_container, work)
     solutions = work / "course" / "solutions"
     edited = sorted(solutions.glob("*.ipynb"))[0]
     nb = nbformat.read(edited, as_version=4)
@@ -87,7 +78,7 @@ def test_upgrade_keeps_edits_and_adds_new_notebooks(docker_client, cpu_image, wo
     extra = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A notebook from the newer image")])
     tag = newer_image(docker_client, cpu_image, "99-new-in-this-release.ipynb", extra)
     try:
-        logs = start_and_wait(docker_client, tag, work)
+        logs = start_and_wait(cpu_container, work, image=tag)
     finally:
         docker_client.images.remove(tag, force=True)
     assert edited.read_bytes() == before, "the student's edit was overwritten"
@@ -97,10 +88,10 @@ def test_upgrade_keeps_edits_and_adds_new_notebooks(docker_client, cpu_image, wo
     assert deleted.exists()
 
 
-def test_seeding_never_overwrites_a_file_of_the_same_name(docker_client, cpu_image, work):
+def test_seeding_never_overwrites_a_file_of_the_same_name(cpu_container, work):
     """A file holding valid JSON under a course notebook's name is left exactly as it is (a damaged one: tests/image)."""
-    start_and_wait(docker_client, cpu_image, work)
+    start_and_wait(cpu_container, work)
     target = sorted((work / "course" / "exercises").glob("*.ipynb"))[0]
     target.write_text('{"my own": "edit"}')
-    start_and_wait(docker_client, cpu_image, work)
+    start_and_wait(cpu_container, work)
     assert target.read_text() == '{"my own": "edit"}'

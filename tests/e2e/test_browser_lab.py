@@ -1,38 +1,24 @@
 """A student's first minutes, in a real browser: `dlab up`, JupyterLab, the course, a cell that runs."""
 
-import os
 import re
-import secrets
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-URL = re.compile(r"http://127\.0\.0\.1:\d+/lab\?token=[0-9a-zA-Z_-]+")
+from tests.support.images import image_args
+from tests.support.logs import UNTRUSTED
+from tests.support.runner import LAB_URL, dlab
 
-pytestmark = pytest.mark.timeout(600)
-
-
-def dlab(*args):
-    env = {**os.environ, "PATH": "/usr/bin:" + os.environ.get("PATH", "")}
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "dlab"), *args],
-                          capture_output=True, text=True, timeout=600, env=env)
+pytestmark = [pytest.mark.engine, pytest.mark.browser, pytest.mark.timeout(600)]
 
 
 @pytest.fixture
-def lab_url(tmp_path, cpu_image):
-    """A lab started with `dlab up --no-browser`; its printed URL. Removed afterwards."""
-    name = f"dlabtest-{secrets.token_hex(4)}"
-    image = [] if cpu_image.endswith("-cpu") and cpu_image.startswith("dlab:") else ["--image", cpu_image]
-    result = dlab("up", "--no-browser", "--flavor", "cpu", *image, "--name", name, "--work", str(tmp_path / "work"))
-    match = URL.search(result.stdout)
-    try:
-        assert result.returncode == 0 and match, result.stdout + result.stderr
-        yield match.group(0)
-    finally:
-        dlab("down", "--purge", name)
+def lab_url(tmp_path, cpu_image, labs):
+    """A lab started with `dlab up --no-browser`; its printed URL. Removed afterwards, its home too (`labs`)."""
+    result = dlab("up", "--no-browser", "--flavor", "cpu", *image_args(cpu_image), "--name", labs.name(allowed=UNTRUSTED),
+                  "--work", str(tmp_path / "work"), timeout=600)
+    match = LAB_URL.search(result.stdout)
+    assert result.returncode == 0 and match, result.stdout + result.stderr
+    return match.group(0)
 
 
 def entry(page, name):

@@ -5,17 +5,20 @@ import secrets
 
 import pytest
 
+from tests.support.logs import UNTRUSTED
+
 NOTEBOOK = "course/solutions/02-linear-regression.ipynb"
 MSE = re.compile(r"MSE = (\d+(?:\.\d+)?)")
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.engine, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.fixture
 def lab(cpu_container, port):
     """A CPU lab container on 127.0.0.1:port with a known token; (base URL, token)."""
     token = secrets.token_hex(16)
-    container = cpu_container.start(ports={"8888/tcp": ("127.0.0.1", port)}, environment={"JUPYTER_TOKEN": token})
+    container = cpu_container.start(ports={"8888/tcp": ("127.0.0.1", port)}, environment={"JUPYTER_TOKEN": token},
+                                    allowed=UNTRUSTED)
     cpu_container.wait_healthy(container, timeout=120)
     return f"http://127.0.0.1:{port}", token
 

@@ -1,28 +1,22 @@
 """Classroom-hub test helpers: the hub image, a hub's REST API, and cleanup of what a test started."""
 
 import json
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import requests
 
-from dlabtest import ROOT, free_port, image_ref
+from tests.support.images import image_ref
+from tests.support.ports import free_port
+from tests.support.runner import dlab as run_dlab
+from tests.support.runner import docker
 
 # Lines a healthy hub or hub-spawned lab may log with WARNING/ERROR in them.
 HUB_NOISE = [
     # JupyterHub's single-user extension and notebook_shim disagree over one template setting (upstream).
     r"'extra_template_paths' was found in both NotebookApp and ServerApp",
 ]
-
-
-def docker(*args, check=True, timeout=300):
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args[:3])} failed: {result.stderr.strip()}")
-    return result
 
 
 def build_hub_image():
@@ -108,16 +102,9 @@ class HubApi:
         return self.request(method, f"/user/{name}/{path.lstrip('/')}", token=token, allow_redirects=False, **kwargs)
 
 
-def dlab(*args, env=None, timeout=600, user=None, python=sys.executable):
-    """Run the launcher (`python3 scripts/dlab ...`) as the teacher would; user: as that uid, in the docker group."""
-    import os
-
-    command = [python, str(ROOT / "scripts" / "dlab"), *args]
-    if user is not None:
-        docker_gid = os.stat("/var/run/docker.sock").st_gid
-        command = ["setpriv", f"--reuid={user}", f"--regid={user}", f"--groups={docker_gid}", *command]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "HOME": "/tmp", **(env or {})}, cwd="/tmp")
+def dlab(*args, env=None, **kwargs):
+    """Run the launcher as the teacher would, from /tmp with HOME=/tmp (user=: as that uid, in the docker group)."""
+    return run_dlab(*args, env={"HOME": "/tmp", **(env or {})}, cwd="/tmp", **kwargs)
 
 
 def two_line_error(result, code=2):

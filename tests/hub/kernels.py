@@ -14,12 +14,13 @@ def start_kernel(session, base_url, headers):
 
 def execute(base_url, kernel_id, code, headers):
     """Send one execute_request and return the open socket (close it to stop listening)."""
-    ws_url = base_url.replace("http", "ws", 1) + f"/api/kernels/{kernel_id}/channels"
+    session = uuid.uuid4().hex  # as JupyterLab does; without one the server warns
+    ws_url = base_url.replace("http", "ws", 1) + f"/api/kernels/{kernel_id}/channels?session_id={session}"
     sock = websocket.create_connection(ws_url, header=[f"{k}: {v}" for k, v in headers.items()], timeout=60,
                                        http_no_proxy=["127.0.0.1", "localhost"], sslopt={"cert_reqs": 0})
     msg_id = uuid.uuid4().hex
     sock.send(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "", "session": uuid.uuid4().hex,
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "", "session": session,
                    "version": "5.3"},
         "parent_header": {}, "metadata": {}, "channel": "shell",
         "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},

@@ -9,7 +9,10 @@ import subprocess
 
 import pytest
 
-from hub_helpers import Classroom, docker, sign_in
+from tests.hub.hub_helpers import Classroom, sign_in
+from tests.support.runner import docker
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 STUDENTS = ("alice", "bob", "carol")
 LAB_UID, LAB_GID = (os.getuid(), os.getgid()) if os.getuid() else (1000, 100)
@@ -18,11 +21,11 @@ LAB_UID, LAB_GID = (os.getuid(), os.getgid()) if os.getuid() else (1000, 100)
 @pytest.fixture(scope="module")
 def classroom(hub_image, cpu_image, tmp_path_factory):
     """One hub for the module, its three students' labs ready."""
-    from launcher_helpers import fake_gpu_path  # the launcher tests' stand-in GPU host
+    from tests.support.gpus import stand_in_gpu_path
 
     room = Classroom(tmp_path_factory.mktemp("classroom"), students=(*STUDENTS, "dave", "erin"),
                      limits={"memory": "2G", "cpus": 1, "pids": 512})
-    room.env = fake_gpu_path(room.folder / "stand-in-bin", toolkit=True)
+    room.env = stand_in_gpu_path(room.folder / "stand-in-bin", toolkit=True)
     try:
         hub = room.up()
         room.tokens = {}

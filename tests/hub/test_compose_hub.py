@@ -4,8 +4,13 @@ import os
 import subprocess
 import time
 
-from dlabtest import ROOT
-from hub_helpers import Classroom, HubApi, docker
+import pytest
+
+from tests.hub.hub_helpers import Classroom, HubApi
+from tests.support.paths import ROOT
+from tests.support.runner import docker
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 def compose(project, *args, env):

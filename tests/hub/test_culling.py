@@ -5,8 +5,11 @@ import time
 
 import pytest
 
-from hub_helpers import Classroom, docker, sign_in
-from kernels import execute, start_kernel
+from tests.hub.hub_helpers import Classroom, sign_in
+from tests.hub.kernels import execute, start_kernel
+from tests.support.runner import docker
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 IDLE_TIMEOUT = 20  # seconds; the culler looks every 5 s, labs report activity every 5 s
 

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from hub_helpers import Classroom, dlab, docker, two_line_error
+from tests.hub.hub_helpers import Classroom, dlab, two_line_error
+from tests.support.runner import docker
+
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
 
 
 @pytest.fixture

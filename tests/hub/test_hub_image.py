@@ -4,8 +4,12 @@ import hashlib
 import json
 import re
 
-from dlabtest import ROOT
-from hub_helpers import docker
+import pytest
+
+from tests.support.paths import ROOT
+from tests.support.runner import docker
+
+pytestmark = pytest.mark.timeout(1200)  # the first test may build the hub image
 
 REQUIREMENTS = ROOT / "docker" / "requirements"
 
@@ -38,6 +42,7 @@ def test_proxy_lock_has_integrity_hashes():
     assert all(meta.get("integrity", "").startswith("sha512-") for meta in packages.values())
 
 
+@pytest.mark.engine
 def test_hub_and_lab_images_run_the_same_jupyterhub(hub_image, cpu_image):
     """`jupyterhub --version` in the hub image equals jupyterhub in the lab image, and the label says so."""
     hub = docker("run", "--rm", "--network", "none", hub_image, "jupyterhub", "--version").stdout.strip()
@@ -47,6 +52,7 @@ def test_hub_and_lab_images_run_the_same_jupyterhub(hub_image, cpu_image):
     assert hub == lab == label, (hub, lab, label)
 
 
+@pytest.mark.engine
 def test_hub_image_runs_the_locked_proxy(hub_image):
     """configurable-http-proxy in the hub image is the version package-lock.json pins, on Debian's Node."""
     lock = json.loads((ROOT / "hub" / "proxy" / "package-lock.json").read_text())
@@ -56,12 +62,14 @@ def test_hub_image_runs_the_locked_proxy(hub_image):
     assert out.split()[0] == want, out
 
 
+@pytest.mark.engine
+@pytest.mark.slow
 def test_hub_image_travels_in_a_bundle(hub_image, tmp_path):
     """`dlab bundle` writes the hub image into a checked archive and `dlab load` brings it back, same image."""
     import uuid
 
     from dlab import images
-    from hub_helpers import dlab
+    from tests.hub.hub_helpers import dlab
 
     ref = f"{images.REPOSITORY}:hubbundle-{uuid.uuid4().hex[:8]}-hub"  # a bundle carries tags of the dlab repository only
     docker("tag", hub_image, ref)

@@ -18,7 +18,7 @@ MINIMAL = '[class]\nstudents = ["ann", "ben"]\n[storage]\nroot = "/srv/dlab/x"\n
 
 def test_example_settings_load():
     """hub/class.example.toml, as shipped, is valid and says what every default is."""
-    from dlabtest import ROOT
+    from tests.support.paths import ROOT
 
     settings = load(ROOT / EXAMPLE, env={}, host=HostFacts(memory=24 * GB, cores=16))
     assert settings.students == ("alice", "bob", "carol") and settings.teacher == "teacher"

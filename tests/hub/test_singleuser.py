@@ -1,6 +1,7 @@
 """The lab image as a JupyterHub single-user server: DockerSpawner with its documented minimal
 settings (no `cmd`), a real hub and proxy from the hub image, the lab image unchanged."""
 
+import contextlib
 import json
 import re
 import secrets
@@ -10,9 +11,14 @@ import time
 import pytest
 import requests
 
-from dlabtest import free_port, unexpected_lines
-from hub_helpers import HUB_NOISE, HubApi, docker, network_gateway, unique
-from kernels import execute, start_kernel
+from tests.hub.hub_helpers import HUB_NOISE, HubApi, network_gateway, unique
+from tests.hub.kernels import execute, start_kernel
+from tests.support.logs import unexpected_lines
+from tests.support.ports import reserved_port
+from tests.support.runner import docker
+from tests.support.wait import http_status, until
+
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(1200)]
 
 MINIMAL_CONFIG = """
 c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
@@ -42,10 +48,12 @@ def minimal_hub(hub_image, cpu_image, tmp_path_factory):
     name, network = unique("dlabtest-hub-min"), unique("dlabtest-hubnet")
     docker("network", "create", network)
     folder = tmp_path_factory.mktemp("minimal-hub")
-    port, token = free_port(), secrets.token_hex(16)
+    held = contextlib.ExitStack()  # the hub's three ports, held until the hub and its proxy bind them
+    port, hub_port, proxy_port = (held.enter_context(reserved_port()) for _ in range(3))
+    token = secrets.token_hex(16)
     (folder / "jupyterhub_config.py").write_text(textwrap.dedent(MINIMAL_CONFIG.format(
-        image=cpu_image, network=network, prefix=name, gateway=network_gateway(network), hub_port=free_port(),
-        port=port, proxy_port=free_port(), token=token)))
+        image=cpu_image, network=network, prefix=name, gateway=network_gateway(network), hub_port=hub_port,
+        port=port, proxy_port=proxy_port, token=token)))
     docker("run", "-d", "--name", name, "--network", "host", "-v", "/var/run/docker.sock:/var/run/docker.sock",
            "-v", f"{folder}:/cfg:ro", "-w", "/tmp", hub_image, "jupyterhub", "--config", "/cfg/jupyterhub_config.py")
     hub = HubApi(f"http://127.0.0.1:{port}", token)
@@ -59,6 +67,7 @@ def minimal_hub(hub_image, cpu_image, tmp_path_factory):
         hub.start_log = docker("logs", hub.lab_container).stderr
         yield hub
     finally:
+        held.close()
         docker("rm", "-f", name, hub.lab_container, check=False)
         docker("network", "rm", network, check=False)
 
@@ -141,20 +150,10 @@ def test_lab_log_is_clean_under_the_hub(minimal_hub):
 
 def test_server_options_as_the_command_reach_jupyter(cpu_container, port):
     """Options in place of a command (`docker run IMAGE --ServerApp.x=…`, as spawners append them) go to Jupyter."""
-    cpu_container.start(command=["--ServerApp.base_url=/given/"], environment={"JUPYTER_TOKEN": "opts-token"},
-                        ports={"8888/tcp": ("127.0.0.1", port)}, healthcheck={"test": ["NONE"]})
-    session = requests.Session()
-    session.trust_env = False
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            reply = session.get(f"http://127.0.0.1:{port}/given/api/status?token=opts-token", timeout=2)
-            if reply.status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline, cpu_container.containers[-1].logs().decode()[-3000:]
-        time.sleep(0.3)
+    lab = cpu_container.start(command=["--ServerApp.base_url=/given/"], environment={"JUPYTER_TOKEN": "opts-token"},
+                              ports={"8888/tcp": ("127.0.0.1", port)}, healthcheck={"test": ["NONE"]})
+    until(lambda: http_status(f"http://127.0.0.1:{port}/given/api/status?token=opts-token", timeout=2) == 200, 90,
+          "the lab at /given/", explain=lambda: lab.logs().decode()[-3000:])
 
 
 def test_busy_kernel_counts_as_activity(cpu_container, port):
@@ -163,15 +162,7 @@ def test_busy_kernel_counts_as_activity(cpu_container, port):
     session, base = requests.Session(), f"http://127.0.0.1:{port}"
     session.trust_env = False
     headers = {"Authorization": "token busy-token"}
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if session.get(f"{base}/api/status", headers=headers, timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline, "the lab did not answer"
-        time.sleep(0.3)
+    until(lambda: http_status(f"{base}/api/status?token=busy-token", timeout=2) == 200, 90, "the lab's answer")
     sock = execute(base, start_kernel(session, base, headers), "import time; time.sleep(30)", headers)
     try:
         time.sleep(3)  # the kernel is busy now; from here on nothing but /api/status (which is not activity)

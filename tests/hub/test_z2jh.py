@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from dlabtest import ROOT, VERSION
+from tests.support.paths import ROOT, VERSION
 
 VALUES = ROOT / "hub" / "z2jh-values.yaml"
 NULL = type(None)

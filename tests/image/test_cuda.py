@@ -1,5 +1,9 @@
 """The CUDA flavor on a host without a GPU (like this one): it imports, says so, and is ready for one."""
 
+import pytest
+
+pytestmark = pytest.mark.engine
+
 # What TensorFlow dlopens when it sets up a GPU (dlopen_checker), and what those libraries load in turn.
 LIBS = ["libcudart.so.12", "libcublas.so.12", "libcublasLt.so.12", "libcudnn.so.9", "libcufft.so.11",
         "libcusparse.so.12", "libcusolver.so.11", "libnvJitLink.so.12", "libnvrtc.so.12", "libcupti.so.12"]

@@ -4,8 +4,13 @@ import urllib.parse
 
 import pytest
 
-from dlabtest import TrackedContainer, free_port
-from lab_client import DIRECT, TOKEN, api, start_lab
+from tests.support.containers import TrackedContainer
+from tests.support.jupyter import TOKEN, api, start_lab
+from tests.support.logs import UNTRUSTED
+from tests.support.ports import reserved_port
+from tests.support.wait import DIRECT
+
+pytestmark = pytest.mark.engine
 
 # JupyterLab's File > Save and Export Notebook As menu lists the server's formats, less these.
 NOT_IN_MENU = {"notebook", "python", "custom"}
@@ -14,11 +19,9 @@ NOT_IN_MENU = {"notebook", "python", "custom"}
 @pytest.fixture(scope="module")
 def port(docker_client, cpu_image):
     """One lab for this module's tests (they only read): its port."""
-    tracked = TrackedContainer(docker_client, cpu_image)
-    lab_port = free_port()
-    start_lab(tracked, lab_port)
-    yield lab_port
-    tracked.remove_all()
+    with TrackedContainer(docker_client, cpu_image) as tracked, reserved_port() as lab_port:
+        start_lab(tracked, lab_port, allowed=UNTRUSTED)
+        yield lab_port
 
 
 def export(port, fmt, path):

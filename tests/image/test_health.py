@@ -7,7 +7,9 @@ import threading
 import docker
 import pytest
 
-from lab_client import start_lab
+from tests.support.jupyter import start_lab
+
+pytestmark = pytest.mark.engine
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 FAST_PROBES = {"test": [], "interval": 1_000_000_000}  # the image's check, once a second
@@ -48,44 +50,44 @@ def tripwire():
     wire.socket.close()
 
 
-def start_behind_tripwire(cpu_container, tripwire, port, command=None, environment=None):
-    container = cpu_container.start(
+def start_behind_tripwire(container, tripwire, port, command=None, environment=None):
+    lab = container.start(
         command=command, healthcheck=FAST_PROBES, extra_hosts={"tripwire": "host-gateway"},
         environment={"JUPYTER_TOKEN": "t" * 24, **tripwire.environment(), **(environment or {})},
         ports={"8888/tcp": ("127.0.0.1", port)})
-    cpu_container.wait_healthy(container, timeout=90)
-    return container
+    container.wait_healthy(lab, timeout=90)
+    return lab
 
 
-def assert_tripwire_works_yet_saw_nothing(container, tripwire):
+def assert_tripwire_works_yet_saw_nothing(tracked, lab, tripwire):
     """Nothing reached the proxy; then a request that does follow the proxy variables reaches it."""
     assert tripwire.hits == []
-    container.exec_run(["python", "-c", "import urllib.request as u; u.urlopen('http://example.invalid/', timeout=3)"])
+    tracked.exec(lab, ["python", "-c", "import urllib.request as u; u.urlopen('http://example.invalid/', timeout=3)"],
+                 expect_exit=None)
     assert tripwire.hits, "the tripwire is not reachable from the container: the test proves nothing"
 
 
-def test_healthy_with_proxy_variables_set(cpu_container, tripwire, port):
+def test_healthy_with_proxy_variables_set(container, tripwire, port):
     """With every proxy variable set (no_proxy empty) the lab turns healthy and the proxy sees nothing."""
-    container = start_behind_tripwire(cpu_container, tripwire, port)
-    assert_tripwire_works_yet_saw_nothing(container, tripwire)
+    lab = start_behind_tripwire(container, tripwire, port)
+    assert_tripwire_works_yet_saw_nothing(container, lab, tripwire)
 
 
-def test_healthy_under_a_custom_base_url(cpu_container, tripwire, port):
+def test_healthy_under_a_custom_base_url(container, tripwire, port):
     """`jupyter lab --ServerApp.base_url=/course/` stays healthy."""
-    container = start_behind_tripwire(cpu_container, tripwire, port,
-                                      command=["jupyter", "lab", "--ServerApp.base_url=/course/"])
-    assert_tripwire_works_yet_saw_nothing(container, tripwire)
+    lab = start_behind_tripwire(container, tripwire, port, command=["jupyter", "lab", "--ServerApp.base_url=/course/"])
+    assert_tripwire_works_yet_saw_nothing(container, lab, tripwire)
 
 
-def test_healthy_under_a_jupyterhub_prefix(cpu_container, tripwire, port):
+def test_healthy_under_a_jupyterhub_prefix(container, tripwire, port):
     """A server at JupyterHub's per-user prefix (JUPYTERHUB_SERVICE_PREFIX) stays healthy."""
     prefix = "/user/student/"
-    container = start_behind_tripwire(cpu_container, tripwire, port, environment={"JUPYTERHUB_SERVICE_PREFIX": prefix},
-                                      command=["jupyter", "lab", f"--ServerApp.base_url={prefix}"])
-    assert_tripwire_works_yet_saw_nothing(container, tripwire)
+    lab = start_behind_tripwire(container, tripwire, port, environment={"JUPYTERHUB_SERVICE_PREFIX": prefix},
+                                command=["jupyter", "lab", f"--ServerApp.base_url={prefix}"])
+    assert_tripwire_works_yet_saw_nothing(container, lab, tripwire)
 
 
-def test_healthy_under_tls(cpu_container, tripwire, port, tmp_path):
+def test_healthy_under_tls(container, tripwire, port, tmp_path):
     """Served over HTTPS (certfile/keyfile, a self-signed certificate) the lab stays healthy."""
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=lab",
                     "-keyout", str(tmp_path / "lab.key"), "-out", str(tmp_path / "lab.pem")],
@@ -93,32 +95,32 @@ def test_healthy_under_tls(cpu_container, tripwire, port, tmp_path):
     for name in ("lab.key", "lab.pem"):
         (tmp_path / name).chmod(0o644)  # readable by the lab's uid in this test only
     tmp_path.chmod(0o755)
-    container = cpu_container.start(
+    lab = container.start(
         command=["jupyter", "lab", "--ServerApp.certfile=/tls/lab.pem", "--ServerApp.keyfile=/tls/lab.key"],
         healthcheck=FAST_PROBES, extra_hosts={"tripwire": "host-gateway"},
         environment={"JUPYTER_TOKEN": "t" * 24, **tripwire.environment()},
         volumes={str(tmp_path): {"bind": "/tls", "mode": "ro"}}, ports={"8888/tcp": ("127.0.0.1", port)})
-    cpu_container.wait_healthy(container, timeout=90)
-    assert_tripwire_works_yet_saw_nothing(container, tripwire)
+    container.wait_healthy(lab, timeout=90)
+    assert_tripwire_works_yet_saw_nothing(container, lab, tripwire)
 
 
-def test_unhealthy_when_the_server_stops_answering(cpu_container, port):
+def test_unhealthy_when_the_server_stops_answering(container, port):
     """A server that stopped answering (SIGSTOP) makes the check fail: a live record alone is not health."""
-    container = start_lab(cpu_container, port)
-    cpu_container.wait_healthy(container, timeout=90)
+    lab = start_lab(container, port)
+    container.wait_healthy(lab, timeout=90)
     stop = "pid=$(jupyter server list --json | python -c 'import json,sys; print(json.loads(sys.stdin.readline())[\"pid\"])')"
-    result = container.exec_run(["bash", "-c", f"{stop}; kill -STOP $pid; /usr/local/bin/healthcheck; rc=$?; kill -CONT $pid; exit $rc"])
-    assert result.exit_code == 1, result.output.decode()
-    assert "not answering" in result.output.decode()
+    result = container.exec(lab, ["bash", "-c", f"{stop}; kill -STOP $pid; /usr/local/bin/healthcheck; rc=$?; kill -CONT $pid; exit $rc"],
+                            expect_exit=1)
+    assert "not answering" in result.output
 
 
-def test_listens_on_ipv4_and_ipv6(cpu_container, docker_client, port):
+def test_listens_on_ipv4_and_ipv6(container, docker_client, port):
     """On a dual-stack network the server answers on its IPv4 and its IPv6 address, and on a 127.0.0.1 published port."""
     network = docker_client.networks.create(
         f"dlab-image-harden-v6-{port}", enable_ipv6=True,
         ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=f"fd00:d1ab:{port:x}::/64")]))
     try:
-        container = start_lab(cpu_container, port, network=network.name)
+        lab = start_lab(container, port, network=network.name)
         check = (
             "import socket, urllib.request as u\n"
             "direct = u.build_opener(u.ProxyHandler({}))\n"
@@ -130,10 +132,8 @@ def test_listens_on_ipv4_and_ipv6(cpu_container, docker_client, port):
             "        assert direct.open(f'http://{host}:8888/api', timeout=5).status == 200\n"
             "        print('answered on', a)\n"
         )
-        result = container.exec_run(["python", "-c", check])
-        output = result.output.decode()
-        assert result.exit_code == 0, output
+        output = container.exec(lab, ["python", "-c", check]).output
         assert output.count("answered on") >= 2 and "answered on fd00:" in output, output
     finally:
-        cpu_container.remove_all()
+        container.close()  # the network goes only once no container is on it
         network.remove()

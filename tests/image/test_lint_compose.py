@@ -2,13 +2,12 @@
 
 import os
 import subprocess
-import time
-import urllib.request
 import uuid
 
 import pytest
 
-from dlabtest import ROOT
+from tests.support.paths import ROOT
+from tests.support.wait import http_status, until
 
 SHELL_SCRIPTS = [".ci/run", "scripts/lint", "scripts/lock", "scripts/make-base-image", "scripts/enable-emulation",
                  "scripts/test", "scripts/venv", "docker/rootfs/usr/local/bin/start-lab",
@@ -45,31 +44,30 @@ def test_compose_config_is_valid():
 
 
 @pytest.fixture
-def compose_project(tmp_path, port, cpu_image):
+def compose_project(tmp_path, port, cpu_image, labs):
+    """A Compose project of our own; its lab container is watched like any other, then `compose down`."""
     work = tmp_path / "work"
     work.mkdir()
     name = f"dlabtest{uuid.uuid4().hex[:8]}"
+    labs.adopt(f"{name}-lab-1")
     env = {**os.environ, "DLAB_PORT": str(port), "DLAB_WORK": str(work), "JUPYTER_TOKEN": "compose-token",
            "DLAB_UID": str(os.getuid()), "DLAB_GID": str(os.getgid()),
            "DLAB_ALLOW_ROOT": "1" if os.getuid() == 0 else "0"}  # a root caller asks for its root lab
     yield name, env, work
-    run("docker", "compose", "-p", name, "down", "--volumes", env=env)
+    try:
+        labs.close()  # the lab's log is checked before Compose removes it
+    finally:
+        run("docker", "compose", "-p", name, "down", "--volumes", env=env)
 
 
+@pytest.mark.engine
 def test_compose_up_lab_serves_jupyterlab(compose_project, port):
     """`docker compose up lab` serves JupyterLab on 127.0.0.1 with the token, and seeds the work folder."""
     name, env, work = compose_project
     result = run("docker", "compose", "-p", name, "up", "--detach", "--no-build", "lab", env=env)
     assert result.returncode == 0, result.stderr
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token=compose-token", timeout=3) as r:
-                assert r.status == 200
-                break
-        except OSError:
-            assert time.monotonic() < deadline, run("docker", "compose", "-p", name, "logs", env=env).stdout
-            time.sleep(0.5)
+    until(lambda: http_status(f"http://127.0.0.1:{port}/api/status?token=compose-token") == 200, 90, "status 200",
+          explain=lambda: run("docker", "compose", "-p", name, "logs", env=env).stdout)
     published = run("docker", "compose", "-p", name, "port", "lab", "8888", env=env).stdout.strip()
     assert published == f"127.0.0.1:{port}"
     assert (work / "course").is_dir()

@@ -1,8 +1,14 @@
 """Every package the image promises imports, in both flavors."""
 
 import json
+import re
 
 import pytest
+
+from dlab.images import FLAVORS
+from tests.support.paths import ROOT
+
+pytestmark = pytest.mark.engine
 
 PROMISED = [
     "tensorflow", "keras", "h5py", "cv2", "ipywidgets", "matplotlib", "pandas", "sklearn",
@@ -21,25 +27,23 @@ TINY_FIT = (
 )
 
 
-@pytest.mark.parametrize("flavor", ["cpu", "cuda"])
-def test_promised_packages_import(request, flavor):
+def test_promised_packages_import(container, flavor):
     """tensorflow, keras, h5py, cv2, Jupyter and the rest import in the flavor's image."""
-    tracked = request.getfixturevalue(f"{flavor}_container")
     extra = ["jupyterlab_nvdashboard"] if flavor == "cuda" else []
-    logs = tracked.run(["python", "-c", IMPORT_ALL, *PROMISED, *extra], network_mode="none")
+    logs = container.run(["python", "-c", IMPORT_ALL, *PROMISED, *extra], network_mode="none")
     assert logs.strip().endswith("ok")
 
 
-def test_jupyterhub_singleuser_starts(cpu_container):
+def test_jupyterhub_singleuser_starts(container):
     """`jupyterhub-singleuser --version` works: the image serves as a JupyterHub single-user server."""
-    logs = cpu_container.run(["jupyterhub-singleuser", "--version"])
+    logs = container.run(["jupyterhub-singleuser", "--version"])
     assert logs.strip().splitlines()[-1][0].isdigit()
 
 
-def test_tensorflow_matches_its_label(cpu_container, docker_client, cpu_image):
+def test_tensorflow_matches_its_label(container, docker_client, image):
     """The org.dlab.tensorflow label is the TensorFlow that imports inside."""
-    labels = docker_client.images.get(cpu_image).labels
-    logs = cpu_container.run(["python", "-c", "import tensorflow as tf; print(tf.__version__)"])
+    labels = docker_client.images.get(image).labels
+    logs = container.run(["python", "-c", "import tensorflow as tf; print(tf.__version__)"])
     assert logs.strip().splitlines()[-1] == labels["org.dlab.tensorflow"]
 
 
@@ -49,11 +53,10 @@ def test_cpu_tensorflow_trains(cpu_container):
     assert float(logs.strip().splitlines()[-1]) > 0.8
 
 
-def test_build_manifest_lists_packages(cpu_image, docker_client):
+def test_build_manifest_lists_packages(image, flavor, docker_client):
     """Each build writes build/<version>-<flavor>-<arch>.json: the image, its tags, architecture, size and packages."""
-    from dlabtest import ROOT
-
-    arch = docker_client.images.get(cpu_image).attrs["Architecture"]
-    manifest = json.loads((ROOT / "build" / f"{cpu_image.split(':')[1]}-{arch}.json").read_text())
-    assert cpu_image in manifest["tags"] and manifest["architecture"] == arch and manifest["size_bytes"] > 0
-    assert any(p.startswith(("tensorflow-cpu==", "tensorflow==")) for p in manifest["packages"])
+    arch = docker_client.images.get(image).attrs["Architecture"]
+    manifest = json.loads((ROOT / "build" / f"{image.split(':')[1]}-{arch}.json").read_text())
+    assert image in manifest["tags"] and manifest["architecture"] == arch and manifest["size_bytes"] > 0
+    tensorflow = re.search(r"^tensorflow(-cpu)?==\S+", FLAVORS[flavor].lock(arch).read_text(), re.M).group()
+    assert tensorflow in manifest["packages"]

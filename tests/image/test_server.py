@@ -1,39 +1,28 @@
-"""The Jupyter server in the image: token auth, tini, health, a quick stop."""
+"""The Jupyter server in each flavor's image: token auth, tini, health, a quick stop."""
 
 import re
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
+from tests.support.logs import REFUSED, unexpected_lines
+from tests.support.wait import http_status, until, wait_for_http
+
+pytestmark = pytest.mark.engine
 TOKEN = "test-token-0123456789"
 
 
-def http_status(url):
-    try:
-        with urllib.request.urlopen(url, timeout=5) as reply:
-            return reply.status
-    except urllib.error.HTTPError as err:
-        return err.code
-
-
 def wait_for_api(port, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            http_status(f"http://127.0.0.1:{port}/api")
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"nothing answered on port {port}")
+    wait_for_http(f"http://127.0.0.1:{port}/api", timeout)
 
 
 @pytest.fixture
-def lab(cpu_container, port):
-    container = cpu_container.start(environment={"JUPYTER_TOKEN": TOKEN}, ports={"8888/tcp": ("127.0.0.1", port)})
+def lab(container, port):
+    """A lab of the flavor's image on the reserved port, its API answering."""
+    started = container.start(environment={"JUPYTER_TOKEN": TOKEN}, ports={"8888/tcp": ("127.0.0.1", port)},
+                              allowed=REFUSED)
     wait_for_api(port)
-    return container
+    return started
 
 
 def test_api_status_needs_the_token(lab, port):
@@ -43,42 +32,39 @@ def test_api_status_needs_the_token(lab, port):
     assert http_status(f"http://127.0.0.1:{port}/api/status?token=wrong") == 403
 
 
-def test_generated_token_is_printed_and_works(cpu_container, port):
+def test_generated_token_is_printed_and_works(container, port):
     """Without JUPYTER_TOKEN the server makes a token, prints it, and it opens the API."""
-    container = cpu_container.start(ports={"8888/tcp": ("127.0.0.1", port)})
+    started = container.start(ports={"8888/tcp": ("127.0.0.1", port)}, allowed=REFUSED)
     wait_for_api(port)
-    match = None
-    for _ in range(50):
-        match = re.search(r"token=([0-9a-f]{32,})", container.logs().decode())
-        if match:
-            break
-        time.sleep(0.2)
-    assert match, container.logs().decode()
+
+    def log():
+        return started.logs().decode()
+    match = until(lambda: re.search(r"token=([0-9a-f]{32,})", log()), 10, "a token in the log", interval=0.2, explain=log)
     assert http_status(f"http://127.0.0.1:{port}/api/status?token={match[1]}") == 200
     assert http_status(f"http://127.0.0.1:{port}/api/status") == 403
 
 
-def test_entrypoint_messages_go_to_stderr(cpu_container, tmp_path):
+def test_entrypoint_messages_go_to_stderr(container, tmp_path):
     """`docker run IMAGE echo hi` prints exactly `hi` on stdout; the entrypoint's own lines go to stderr."""
     work = tmp_path / "work"
     work.mkdir()
     work.chmod(0o777)
-    container = cpu_container.start(command=["echo", "hi"], volumes={str(work): {"bind": "/home/jovyan/work", "mode": "rw"}})
-    assert container.wait(timeout=120)["StatusCode"] == 0
-    assert container.logs(stdout=True, stderr=False) == b"hi\n"
-    assert b"new course notebooks" in container.logs(stdout=False, stderr=True)
+    started = container.start(command=["echo", "hi"], volumes={str(work): {"bind": "/home/jovyan/work", "mode": "rw"}})
+    container.finish(started, timeout=120)
+    assert started.logs(stdout=True, stderr=False) == b"hi\n"
+    assert b"new course notebooks" in started.logs(stdout=False, stderr=True)
 
 
-def test_tini_is_pid_1(lab):
+def test_tini_is_pid_1(container, lab):
     """tini is PID 1 and JupyterLab runs under it."""
-    pid1 = lab.exec_run("cat /proc/1/cmdline").output.decode().split("\0")
+    pid1 = container.exec(lab, ["cat", "/proc/1/cmdline"]).output.split("\0")
     assert pid1[0].endswith("tini"), pid1
     assert "start-lab" in pid1
 
 
-def test_container_turns_healthy(cpu_container, lab):
+def test_container_turns_healthy(container, lab):
     """The HEALTHCHECK reports healthy once Jupyter answers."""
-    cpu_container.wait_healthy(lab, timeout=60)
+    container.wait_healthy(lab, timeout=60)
 
 
 def test_docker_stop_ends_it_quickly(lab):
@@ -92,9 +78,7 @@ def test_docker_stop_ends_it_quickly(lab):
     assert lab.attrs["State"]["ExitCode"] in (0, 143), lab.attrs["State"]
 
 
-def test_server_log_is_clean(cpu_container, lab, port):
+def test_server_log_is_clean(lab):
     """A started lab logs no unexpected WARNING or ERROR line."""
-    from dlabtest import unexpected_lines
-
     time.sleep(1)
     assert not unexpected_lines(lab.logs().decode())

@@ -1,30 +1,31 @@
-"""Who the container runs as: jovyan by default, any UID:GID on request, files owned right."""
+"""Who each flavor's container runs as: jovyan by default, any UID:GID on request, files owned right."""
 
 import os
 
-KERAS_DIR = "import keras; from keras.src.backend import config; print(config.keras_home() if hasattr(config, 'keras_home') else config._KERAS_DIR)"
+import pytest
 
+pytestmark = pytest.mark.engine
 
-def test_default_user_is_jovyan(cpu_container):
+def test_default_user_is_jovyan(container):
     """By default the lab runs as jovyan, uid 1000, gid 100, not root."""
-    logs = cpu_container.run(["bash", "-c", "echo $(id -un) $(id -u) $(id -g) $HOME"])
+    logs = container.run(["bash", "-c", "echo $(id -un) $(id -u) $(id -g) $HOME"])
     assert "jovyan 1000 100 /home/jovyan" in logs.splitlines()  # stdout; the entrypoint's lines are on stderr
 
 
-def test_work_files_belong_to_the_given_uid(cpu_container, tmp_path):
+def test_work_files_belong_to_the_given_uid(container, tmp_path):
     """A file written to the mounted work folder belongs to the UID:GID given at start."""
     work = tmp_path / "work"
     work.mkdir()
     os.chmod(work, 0o777)
-    cpu_container.run(["bash", "-c", "echo hi > ~/work/mine.txt"], user="2345:3456",
-                      volumes={str(work): {"bind": "/home/jovyan/work", "mode": "rw"}})
+    container.run(["bash", "-c", "echo hi > ~/work/mine.txt"], user="2345:3456",
+                  volumes={str(work): {"bind": "/home/jovyan/work", "mode": "rw"}})
     stat = (work / "mine.txt").stat()
     assert (stat.st_uid, stat.st_gid) == (2345, 3456)
 
 
-def test_arbitrary_uid_has_a_name_and_a_writable_home(cpu_container):
+def test_arbitrary_uid_has_a_name_and_a_writable_home(container):
     """`--user 12345:12345` starts, has a passwd entry, and can write its home."""
-    logs = cpu_container.run(
+    logs = container.run(
         ["bash", "-c", "whoami && touch ~/.probe && mkdir -p ~/.local/share && echo home-ok"],
         user="12345:12345",
     )
@@ -32,14 +33,14 @@ def test_arbitrary_uid_has_a_name_and_a_writable_home(cpu_container):
     assert "jovyan" in lines and "home-ok" in lines, logs
 
 
-def test_arbitrary_uid_serves_jupyterlab(cpu_container, port):
+def test_arbitrary_uid_serves_jupyterlab(container, port):
     """JupyterLab itself starts and turns healthy under an arbitrary UID."""
-    container = cpu_container.start(user="12345:12345", environment={"JUPYTER_TOKEN": "t" * 24},
-                                    ports={"8888/tcp": ("127.0.0.1", port)})
-    cpu_container.wait_healthy(container, timeout=90)
+    lab = container.start(user="12345:12345", environment={"JUPYTER_TOKEN": "t" * 24},
+                          ports={"8888/tcp": ("127.0.0.1", port)})
+    container.wait_healthy(lab, timeout=90)
 
 
-def test_keras_cache_is_writable(cpu_container):
+def test_keras_cache_is_writable(container):
     """Keras uses KERAS_HOME in the image, writable, for jovyan and for any UID (no /tmp/.keras fallback)."""
     code = (
         "import os, keras\n"
@@ -50,13 +51,13 @@ def test_keras_cache_is_writable(cpu_container):
         "print('keras-home-ok', home)"
     )
     for user in ("1000:100", "12345:12345"):
-        logs = cpu_container.run(["python", "-c", code], user=user, network_mode="none")
+        logs = container.run(["python", "-c", code], user=user, network_mode="none")
         assert "keras-home-ok /opt/dlab/keras" in logs
 
 
-def test_pip_install_works_for_the_lab_user(cpu_container):
+def test_pip_install_works_for_the_lab_user(container):
     """The lab user may add packages to the environment (gid 100 owns the venv)."""
-    logs = cpu_container.run(["bash", "-c", "test -w /opt/venv/lib/python3.11/site-packages && echo writable"])
+    logs = container.run(["bash", "-c", "test -w /opt/venv/lib/python3.11/site-packages && echo writable"])
     assert "writable" in logs.splitlines()
 
 

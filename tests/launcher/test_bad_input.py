@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from launcher_helpers import as_student, dlab, student_dir
+from tests.support.runner import dlab
+from tests.support.student import as_student, student_dir
 
 
 def assert_refused(result, words, code=2):
@@ -22,6 +23,7 @@ def test_work_folder_that_is_a_file(tmp_path):
     assert notes.read_text() == "my notes"
 
 
+@pytest.mark.engine
 def test_work_folder_not_writable(open_tmp):
     """A work folder the caller cannot write: refused before any container starts, its files untouched."""
     home = student_dir(open_tmp / "home")
@@ -54,25 +56,28 @@ def test_daemon_not_running(tmp_path):
     assert "systemctl start docker" in result.stderr
 
 
+@pytest.mark.engine
 def test_image_that_does_not_exist(tmp_path):
     """--image naming an image the engine lacks: refused, nothing built or started."""
     result = dlab("up", "--no-browser", "--image", "dlab:does-not-exist", "--work", str(tmp_path / "work"))
     assert_refused(result, "image dlab:does-not-exist is not in the Docker engine")
 
 
+@pytest.mark.engine
 @pytest.mark.parametrize("command", ["down", "logs"])
 def test_unknown_lab_name(command):
     """`dlab down`/`logs` of a name no lab has: refused, with where to look."""
     assert_refused(dlab(command, "dlabtest-no-such-lab"), "no lab of yours named 'dlabtest-no-such-lab'")
 
 
-def test_foreign_container_is_not_touched(tmp_path, labs):
+@pytest.mark.engine
+def test_foreign_container_is_not_touched(tmp_path, labs, cpu_image):
     """A container dlab did not start is neither reused nor removed by `up` or `down`."""
     from dlab import engine, places
 
     name = labs.name()
     container = places.caller().container(name)  # the name `dlab up --name NAME` would give it
-    engine.run(["create", "--name", container, "dlab-base:bookworm", "true"])
+    engine.run(["create", "--name", container, cpu_image, "true"])
     try:
         assert_refused(dlab("up", "--no-browser", "--name", name, "--work", str(tmp_path / "work")), "dlab did not start it")
         assert_refused(dlab("down", name), f"no lab of yours named '{name}'")

@@ -4,11 +4,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from launcher_helpers import Tripwire, dlab, image_args
+from tests.support.images import image_args
+from tests.support.proxy import Tripwire
+from tests.support.runner import dlab
 
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(1200)]
 
 
+@pytest.mark.slow
 def test_check_passes_on_the_cpu_flavor(tmp_path, cpu_image):
     """On the CPU image every check passes (missing assets only flagged); JUnit XML lands in the work folder;
     with every proxy variable at a tripwire, nothing goes through a proxy."""
@@ -37,6 +40,7 @@ def test_check_with_gpus_the_engine_refuses(tmp_path, cpu_image, fake_gpu_host):
     assert not (tmp_path / "work" / "dlab-check.xml").exists()
 
 
+@pytest.mark.slow
 def test_gpu_asked_and_none_seen_names_the_cause(cpu_container):
     """The device check, told a GPU was given while TensorFlow sees none, fails and names the likely cause."""
     logs = cpu_container.run(

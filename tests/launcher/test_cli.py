@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from dlab import check, cli, cuda, probe
-from launcher_helpers import DLAB, ROOT, dlab
+from tests.support.paths import LAUNCHER, ROOT
+from tests.support.runner import dlab
 
 PACKAGE = ROOT / "scripts" / "dlab"
 MODULES = sorted(path.stem for path in PACKAGE.glob("*.py"))
@@ -30,7 +31,7 @@ def test_help_lists_the_commands():
 
 def modules_loaded_by(*args):
     """The modules `python3 scripts/dlab ARGS` imports (python -X importtime lists them on stderr)."""
-    result = subprocess.run([sys.executable, "-X", "importtime", *DLAB[1:], *args], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-X", "importtime", str(LAUNCHER), *args], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     return {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
 
@@ -114,8 +115,8 @@ def test_launcher_runs_on_python_39(tmp_path):
     imported = subprocess.run([python, "-c", f"import sys; sys.path.insert(0, {str(ROOT / 'scripts')!r}); import {names}"],
                               capture_output=True, text=True)
     assert imported.returncode == 0, imported.stderr
-    assert subprocess.run([python, *DLAB[1:], "--help"], capture_output=True, text=True).returncode == 0
-    refused = subprocess.run([python, *DLAB[1:], "up", "--port", "0", "--no-browser", "--work", str(tmp_path / "w")],
+    assert subprocess.run([python, str(LAUNCHER), "--help"], capture_output=True, text=True).returncode == 0
+    refused = subprocess.run([python, str(LAUNCHER), "up", "--port", "0", "--no-browser", "--work", str(tmp_path / "w")],
                              capture_output=True, text=True)
     assert refused.returncode == 2 and refused.stderr.startswith("error: port 0 is out of range"), refused.stderr
 

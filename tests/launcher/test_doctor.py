@@ -4,7 +4,8 @@ import pytest
 
 from dlab.doctor import findings
 from dlab.images import default_image
-from launcher_helpers import dlab, load_host, recorded_image
+from tests.support.hosts import load_host, recorded_image
+from tests.support.runner import dlab
 
 
 def verdicts(host, **overrides):
@@ -40,6 +41,7 @@ def test_doctor_flags_a_missing_image_with_how_to_build_it():
     assert found.status == "fail" and "dlab build --flavor cpu" in found.fix
 
 
+@pytest.mark.engine
 def test_doctor_on_this_host():
     """On this engine: CLI, daemon and socket ticked, no GPU (dash), the summary line last."""
     result = dlab("doctor")
@@ -58,6 +60,7 @@ def test_doctor_with_a_dead_daemon(tmp_path):
     assert "✗ Docker daemon reachable" in result.stdout and "systemctl start docker" in result.stdout
 
 
+@pytest.mark.engine
 def test_doctor_asks_the_engine_about_gpus(fake_gpu_host):
     """Stand-in GPUs and toolkit on PATH: the engine's real refusal still gets the cross."""
     result = dlab("doctor", env=fake_gpu_host(toolkit=True))
@@ -79,7 +82,7 @@ def test_doctor_says_how_labs_are_kept_apart():
 
 def test_doctor_names_the_proxy_variables_it_sees():
     """On this host with proxy variables at a tripwire: doctor lists them, says dlab ignores them for 127.0.0.1, sends nothing."""
-    from launcher_helpers import Tripwire
+    from tests.support.proxy import Tripwire
 
     tripwire = Tripwire()
     try:

@@ -1,29 +1,33 @@
 """`dlab up`, `status`, `logs`, `down` against the real engine, with the real image."""
 
+import contextlib
 import os
 import socket
-import urllib.request
 
 import pytest
 
-from launcher_helpers import STUDENT_UID, URL, as_student, dlab, free_port, image_args, lab_container, student_dir
+from tests.support.images import image_args
+from tests.support.ports import reserved_port
+from tests.support.runner import LAB_URL, dlab, lab_container
+from tests.support.student import STUDENT_UID, as_student, student_dir
+from tests.support.wait import http_get
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
 
 
 def up(labs, work, *extra, env=None, name=None, port=None):
-    """`dlab up --no-browser` on a fresh name and port; returns (result, name, port, token)."""
+    """`dlab up --no-browser` on a fresh name and port (held until the lab takes it); returns (result, name, port, token)."""
     name = name or labs.name()
-    port = port or free_port()
-    result = dlab("up", "--no-browser", "--name", name, "--work", str(work), "--port", str(port), *extra, env=env)
-    match = URL.search(result.stdout)
+    with contextlib.ExitStack() as held:
+        port = port or held.enter_context(reserved_port())
+        result = dlab("up", "--no-browser", "--name", name, "--work", str(work), "--port", str(port), *extra, env=env)
+    match = LAB_URL.search(result.stdout)
     assert result.returncode == 0 and match, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     return result, name, int(match.group(1)), match.group(2)
 
 
 def api_status(port, token):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=10) as reply:
-        return reply.status
+    return http_get(f"http://127.0.0.1:{port}/api/status?token={token}").status
 
 
 def inspect(name, owner=None):
@@ -64,9 +68,8 @@ def test_up_twice_shows_the_running_lab(labs, tmp_path, cpu_image):
     assert inspect(name).id == first
 
 
-def test_two_named_labs_side_by_side(labs, tmp_path, cpu_image):
+def test_two_named_labs_side_by_side(labs, tmp_path, cpu_image, port):
     """Two named labs on the same asked port: the second moves to the next free port; both answer."""
-    port = free_port()
     _, first, port1, token1 = up(labs, tmp_path / "a", *image_args(cpu_image), port=port)
     result, second, port2, token2 = up(labs, tmp_path / "b", *image_args(cpu_image), port=port)
     assert port1 == port and port2 != port and f"port {port} is taken; using {port2}" in result.stdout
@@ -86,11 +89,11 @@ def test_taken_port_moves_to_the_next_free_one(labs, tmp_path, cpu_image):
     assert api_status(port, token) == 200
 
 
-def test_work_files_belong_to_the_caller(labs, open_tmp, cpu_image):
+def test_work_files_belong_to_the_caller(labs, open_tmp, cpu_image, port):
     """Run by uid 1234, the lab writes the course into the work folder as uid 1234."""
     home = student_dir(open_tmp / "home")
     work = home / "work"
-    name, port = labs.name(), free_port()
+    name = labs.name()
     result = as_student("up", "--no-browser", "--name", name, "--work", str(work), "--port", str(port),
                         *image_args(cpu_image), home=home)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -131,18 +134,16 @@ def test_engine_refusal_fails_explicit_gpus(labs, tmp_path, default_cpu_image, f
     assert inspect(name) is None
 
 
-def test_caller_can_pip_install_in_the_lab(labs, open_tmp, cpu_image):
+def test_caller_can_pip_install_in_the_lab(labs, open_tmp, cpu_image, port):
     """Run by uid 1234, the lab's user may write the image's Python environment (pip install works)."""
-    import subprocess
-
     from dlab.images import python_version
 
     home = student_dir(open_tmp / "home")
-    name, port = labs.name(), free_port()
+    name = labs.name()
     result = as_student("up", "--no-browser", "--name", name, "--work", str(home / "work"), "--port", str(port),
                         *image_args(cpu_image), home=home)
     assert result.returncode == 0, result.stdout + result.stderr
-    probe = subprocess.run(["docker", "exec", inspect(name, str(STUDENT_UID)).id, "bash", "-c",
-                            f"id -u && test -w /opt/venv/lib/python{python_version()}/site-packages && echo writable"],
-                           capture_output=True, text=True, timeout=60)
-    assert probe.stdout.split() == [str(STUDENT_UID), "writable"], probe.stdout + probe.stderr
+    probe = labs.exec(inspect(name, str(STUDENT_UID)).id,
+                      ["bash", "-c", f"id -u && test -w /opt/venv/lib/python{python_version()}/site-packages && echo writable"],
+                      timeout=60)
+    assert probe.output.split() == [str(STUDENT_UID), "writable"], probe.output

@@ -15,7 +15,7 @@ import pytest
 
 from dlab import archive, cli, engine, images, session
 from dlab.plan import Options
-from launcher_helpers import load_host
+from tests.support.hosts import load_host
 
 RECORDED = Path(__file__).parent / "engine"
 REPLIES = sorted(p.stem for p in RECORDED.glob("*.json") if json.loads(p.read_text())["returncode"] != 0)

@@ -19,9 +19,14 @@ from pathlib import Path
 import pytest
 
 from dlab import engine, tls
-from launcher_helpers import STUDENT_UID, URL, Labs, Tripwire, as_student, dlab, free_port, image_args, lab_container
+from tests.support.containers import TrackedContainer
+from tests.support.images import image_args
+from tests.support.ports import free_port
+from tests.support.proxy import Tripwire
+from tests.support.runner import LAB_URL, dlab, lab_container
+from tests.support.student import STUDENT_UID, as_student
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.engine, pytest.mark.slow, pytest.mark.timeout(900)]
 HTTPS_URL = re.compile(r"https://127\.0\.0\.1:(\d+)/lab\?token=([0-9a-zA-Z_.~-]+)")
 GIB = 1 << 30
 
@@ -43,8 +48,8 @@ def api(port, path, token, method="GET", body=None, https=False):
 
 def in_lab(container, script, timeout=60):
     """Run a Python script inside a lab, as its user with the lab's HOME; its stdout."""
-    result = subprocess.run(["docker", "exec", "-e", "HOME=/home/jovyan", container, "python", "-c", script],
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(["docker", "exec", "-e", "HOME=/home/jovyan", container, "timeout", str(timeout),
+                             "python", "-c", script], capture_output=True, text=True, timeout=timeout + 30)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -76,10 +81,10 @@ def tripwire():
 
 
 @pytest.fixture(scope="module")
-def module_labs():
-    tracked = Labs()
-    yield tracked
-    tracked.remove_all()
+def module_labs(docker_client):
+    """Names for the labs of this module; each is checked and removed at its end."""
+    with TrackedContainer(docker_client) as tracked:
+        yield tracked
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +302,7 @@ def test_names_are_scoped_to_their_owner(lab_a, lab_b, module_labs, place, cpu_i
     theirs = as_student("up", "--no-browser", "--name", lab_a["name"], "--work", str(home / "work"), "--port", str(port),
                         *image_args(cpu_image), home=home)
     assert theirs.returncode == 0 and "already running" not in theirs.stdout, theirs.stdout + theirs.stderr
-    assert URL.search(theirs.stdout).group(1) == str(port)
+    assert LAB_URL.search(theirs.stdout).group(1) == str(port)
     assert str(lab_a["port"]) not in as_student("status", home=home).stdout
     down = as_student("down", lab_a["name"], home=home)
     assert down.returncode == 0, down.stderr
@@ -325,7 +330,7 @@ def cycled_lab(module_labs, place, tripwire, cpu_image):
     work = place / "c-work"
     args = ["up", "--no-browser", "--name", name, "--work", str(work), "--port", str(port), *image_args(cpu_image)]
     first = dlab(*args)
-    token = URL.search(first.stdout).group(2)
+    token = LAB_URL.search(first.stdout).group(2)
     container = lab_container(name).name
     in_lab(container, "open('/home/jovyan/notes.txt', 'w').write('kept')")
     status, session = api(port, "/api/sessions", token, "POST",

@@ -7,7 +7,7 @@ from dlab.defaults import Label
 from dlab.errors import UserError
 from dlab.images import default_image
 from dlab.plan import Options, plan
-from launcher_helpers import load_host, recorded_image
+from tests.support.hosts import load_host, recorded_image
 
 
 def opts(**kwargs):

@@ -8,7 +8,7 @@ from dlab import engine, isolation, limits, probe
 from dlab.defaults import Label
 from dlab.errors import UserError
 from dlab.plan import Options, plan
-from launcher_helpers import HOSTS, load_host
+from tests.support.hosts import HOSTS, load_host
 
 GIB = 1 << 30
 

@@ -6,33 +6,22 @@ a tag of its own that did not exist before, and removes only that tag.
 
 import io
 import json
-import os
 import re
 import shutil
 import socket
 import subprocess
 import tarfile
-import threading
 
 import pytest
 
-from offline_helpers import ROOT, SMALL_PINS, dlab, docker, fresh_tag, image_id, remove_tag
-
-
-@pytest.fixture(autouse=True, scope="session")
-def debian_docker_client():
-    """Debian's docker client (the one in /usr/local/bin cannot build)."""
-    if os.path.exists("/usr/bin/docker"):
-        os.environ["PATH"] = "/usr/bin:" + os.environ.get("PATH", "")
+from tests.offline import SMALL_PINS
+from tests.support.images import fresh_tag, image_id, remove_tag
+from tests.support.paths import ROOT
+from tests.support.runner import dlab, docker
 
 
 @pytest.fixture(scope="session")
-def version():
-    return (ROOT / "VERSION").read_text().strip()
-
-
-@pytest.fixture(scope="session")
-def tiny_images(version, tmp_path_factory):
+def tiny_images(tmp_path_factory):
     """make(text): a new image of a few bytes in the lab's repository (`docker import` of one file); all removed at the end."""
     made = []
 
@@ -43,7 +32,7 @@ def tiny_images(version, tmp_path_factory):
             data = f"{text}\n".encode()
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-        ref = fresh_tag("tiny", version)
+        ref = fresh_tag("tiny")
         docker("import", str(folder / "root.tar"), ref)
         made.append(ref)
         return ref
@@ -78,13 +67,14 @@ def small_wheels(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def bundled(cpu_image, version, small_wheels, tmp_path_factory):
+def bundled(cpu_image, small_wheels, tmp_path_factory):
     """`dlab bundle` of a throwaway tag of the cpu image; the tag is removed again before the tests."""
-    ref = fresh_tag("bundle", version)
+    ref = fresh_tag("bundle")
     docker("tag", cpu_image, ref)
     out = tmp_path_factory.mktemp("stick") / "dlab-classroom.tar"
     try:
-        result = dlab("bundle", str(out), "--image", ref, "--allow-missing", "--wheels-from", str(small_wheels))
+        result = dlab("bundle", str(out), "--image", ref, "--allow-missing", "--wheels-from", str(small_wheels),
+                      timeout=1800)
         assert result.returncode == 0, result.stdout + result.stderr
     finally:
         remove_tag(ref)
@@ -107,7 +97,7 @@ def loaded(bundled, unpacked):
     module; the loaded tag is removed afterwards."""
     assert image_id(bundled["ref"]) is None
     expect = re.search(r"sha256 of the bundle: ([0-9a-f]{64})", bundled["output"])[1]
-    result = dlab("load", "--expect", expect, str(bundled["path"]), launcher=unpacked / "scripts" / "dlab")
+    result = dlab("load", "--expect", expect, str(bundled["path"]), launcher=unpacked / "scripts" / "dlab", timeout=1800)
     try:
         assert result.returncode == 0, result.stdout + result.stderr
         yield dict(bundled, load_output=result.stdout)
@@ -126,16 +116,9 @@ def start_registry(data, listen, port):
 
 
 @pytest.fixture
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def registry(tmp_path, free_port):
-    """`dlab registry start` on a free port of 127.0.0.1; stopped afterwards."""
-    state = start_registry(tmp_path / "registry", "127.0.0.1", free_port)
+def registry(tmp_path, port):
+    """`dlab registry start` on the test's reserved port of 127.0.0.1; stopped afterwards."""
+    state = start_registry(tmp_path / "registry", "127.0.0.1", port)
     yield state
     dlab("registry", "stop", "--data", str(state["data"]))
 
@@ -152,34 +135,11 @@ def lan_address():
 
 
 @pytest.fixture
-def lan_registry(tmp_path, free_port):
+def lan_registry(tmp_path, port):
     """`dlab registry start --listen` this machine's non-loopback address, as for the classroom's Wi-Fi."""
     host = lan_address()
     if host is None:
         pytest.skip("this machine has no non-loopback IPv4 address")
-    state = start_registry(tmp_path / "registry", host, free_port)
+    state = start_registry(tmp_path / "registry", host, port)
     yield state
     dlab("registry", "stop", "--data", str(state["data"]))
-
-
-@pytest.fixture
-def tripwire():
-    """A listener standing in for the school's proxy: {"url", "connections": [peer, ...]} of every connection it got."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    seen = {"url": f"http://127.0.0.1:{server.getsockname()[1]}", "connections": []}
-
-    def serve():
-        while True:
-            try:
-                connection, peer = server.accept()
-            except OSError:
-                return
-            seen["connections"].append(peer)
-            connection.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield seen
-    server.close()

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from offline_helpers import docker
-from test_offline_docs import slurm_template
+from tests.offline.test_offline_docs import slurm_template
+from tests.support.runner import docker
 
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = [pytest.mark.engine, pytest.mark.network, pytest.mark.slow, pytest.mark.timeout(1200)]
 STANDIN = Path(__file__).with_name("apptainer_standin.py")
 STUDENT = 4242  # a uid no one on this machine has: the student who submits the job
 

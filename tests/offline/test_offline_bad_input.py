@@ -6,7 +6,8 @@ import tarfile
 
 import pytest
 
-from offline_helpers import dlab, docker, fresh_tag, image_id, remove_tag
+from tests.support.images import fresh_tag, image_id, remove_tag
+from tests.support.runner import dlab
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -49,17 +50,15 @@ def test_unknown_flavor(command, tmp_path):
     two_lines(dlab(*command, "--flavor", "gpu"), "gpu")
 
 
-def test_bundle_refuses_an_image_with_missing_assets(cpu_image, version, tmp_path):
+@pytest.mark.engine
+def test_bundle_refuses_an_image_with_missing_assets(cpu_container, tmp_path):
     """An image whose assets.json lists a missing asset is refused without --allow-missing; no file is left."""
-    ref = fresh_tag("assets", version)
+    ref = fresh_tag("assets")
     script = ("import json; p='/opt/dlab/assets.json'; r=json.load(open(p)); "
               "r['missing']=list(r.get('missing') or [])+[{'name':'stand-in-weights'}]; json.dump(r, open(p,'w'))")
-    container = docker("create", "--user", "0", "--entrypoint", "python", cpu_image, "-c", script).stdout.strip()
-    try:
-        docker("start", "-a", container)
-        docker("commit", container, ref)
-    finally:
-        docker("rm", "-f", container, check=False)
+    container = cpu_container.start(command=["-c", script], entrypoint="python", user="0")
+    cpu_container.finish(container)
+    container.commit(*ref.split(":"))
     out = tmp_path / "bundle.tar"
     try:
         result = dlab("bundle", str(out), "--image", ref, "--no-wheels")
@@ -70,6 +69,7 @@ def test_bundle_refuses_an_image_with_missing_assets(cpu_image, version, tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.engine
 def test_bundle_never_overwrites(tmp_path, cpu_image):
     """An existing OUT file is left as it is and the bundle is refused."""
     out = tmp_path / "exam-answers.tar"
@@ -78,6 +78,7 @@ def test_bundle_never_overwrites(tmp_path, cpu_image):
     assert out.read_text() == "precious"
 
 
+@pytest.mark.engine
 def test_bundle_of_an_image_that_is_not_there(tmp_path):
     """`--image` naming no local image is refused before anything is written."""
     two_lines(dlab("bundle", str(tmp_path / "b.tar"), "--image", "dlabtest-absent:0"), "not in the Docker engine")

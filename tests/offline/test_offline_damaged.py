@@ -6,9 +6,10 @@ import tarfile
 
 import pytest
 
-from offline_helpers import dlab, image_id
+from tests.support.images import image_id
+from tests.support.runner import dlab
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.engine, pytest.mark.network, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def image_member(path):

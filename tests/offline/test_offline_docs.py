@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from offline_helpers import ROOT
+from tests.support.paths import ROOT
 
 
 def slurm_template():

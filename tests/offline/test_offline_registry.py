@@ -4,14 +4,14 @@ machine only, pulls by digest, HTTPS that survives a restart, and no request of 
 import http.client
 import json
 import re
-import secrets
 import socket
 import ssl
 import subprocess
 
 import pytest
 
-from offline_helpers import dlab, docker, fresh_tag, image_id, remove_tag
+from tests.support.images import fresh_tag, image_id, remove_tag
+from tests.support.runner import dlab, docker
 
 pytestmark = pytest.mark.timeout(1800)
 BY_DIGEST = re.compile(r"dlab up --image (\S+?)/(\S+@sha256:[0-9a-f]{64})")
@@ -37,6 +37,7 @@ def request(host, port, method, path, body=b"", source=None):
         connection.close()
 
 
+@pytest.mark.engine
 def test_push_by_digest_then_pull_gives_the_same_image(registry, tiny_images):
     """push prints the image by digest; the local tag gone, `dlab registry pull HOST:PORT/repo@sha256:...` brings it back."""
     ref = tiny_images("pushed")
@@ -68,6 +69,7 @@ def test_push_from_the_network_is_refused(lan_registry):
         socket.create_connection((host, push_port), timeout=5, source_address=(host, 0)).close()
 
 
+@pytest.mark.engine
 def test_delete_from_the_network_is_refused(lan_registry, tiny_images):
     """DELETE of a pushed manifest from the network gets 405, and the image is still served."""
     ref = tiny_images("kept")
@@ -79,9 +81,11 @@ def test_delete_from_the_network_is_refused(lan_registry, tiny_images):
     assert status == 200 and json.loads(body)["config"]["digest"] == image_id(ref)
 
 
-def test_up_pulls_a_missing_image_by_digest(registry, cpu_image, version, tmp_path):
+@pytest.mark.engine
+@pytest.mark.slow
+def test_up_pulls_a_missing_image_by_digest(registry, cpu_image, labs, tmp_path):
     """`dlab up --image HOST:PORT/dlab@sha256:...`, as push printed it, pulls the lab and starts it."""
-    ref = fresh_tag("registry-up", version)
+    ref = fresh_tag("registry-up")
     docker("tag", cpu_image, ref)
     try:
         _, digests = push(registry, ref)
@@ -89,7 +93,7 @@ def test_up_pulls_a_missing_image_by_digest(registry, cpu_image, version, tmp_pa
         remove_tag(ref)
     remote = f"{registry['address']}/{digests[0]}"
     assert image_id(remote) is None
-    name = f"dlabtest-{secrets.token_hex(4)}"
+    name = labs.name()
     try:
         up = dlab("up", "--no-browser", "--image", remote, "--name", name, "--work", str(tmp_path / "work"))
         assert up.returncode == 0, up.stdout + up.stderr
@@ -135,45 +139,43 @@ def https_answers(port, cert):
         connection.close()
 
 
-def test_tls_survives_a_restart(free_port, tmp_path):
+def test_tls_survives_a_restart(port, tmp_path):
     """HTTPS with the given certificate, checked by a client that trusts only it; still so after stop and a bare start."""
     cert, key = certificate(tmp_path)
     data = tmp_path / "registry"
-    started = dlab("registry", "start", "--port", str(free_port), "--data", str(data), "--tls-cert", str(cert),
+    started = dlab("registry", "start", "--port", str(port), "--data", str(data), "--tls-cert", str(cert),
                    "--tls-key", str(key))
     try:
         assert started.returncode == 0, started.stdout + started.stderr
-        assert https_answers(free_port, cert) and "https://127.0.0.1" in started.stdout
+        assert https_answers(port, cert) and "https://127.0.0.1" in started.stdout
         assert (data / "tls" / "registry.key").stat().st_mode & 0o077 == 0
         assert dlab("registry", "stop", "--data", str(data)).returncode == 0
         cert.unlink()  # the registry kept its own copy
         again = dlab("registry", "start", "--data", str(data))
         assert again.returncode == 0, again.stdout + again.stderr
-        assert https_answers(free_port, data / "tls" / "registry.crt")
-        status, body = request("127.0.0.1", free_port, "GET", "/v2/")
+        assert https_answers(port, data / "tls" / "registry.crt")
+        status, body = request("127.0.0.1", port, "GET", "/v2/")
         assert status == 400 and b"HTTPS server" in body  # plain HTTP is not served
     finally:
         dlab("registry", "stop", "--data", str(data))
 
 
-def test_tls_key_of_another_certificate_is_refused(free_port, tmp_path):
+def test_tls_key_of_another_certificate_is_refused(port, tmp_path):
     """--tls-key that does not belong to --tls-cert: exit 2, both named, no registry started."""
     cert, _ = certificate(tmp_path, "one")
     _, other_key = certificate(tmp_path, "two")
-    result = dlab("registry", "start", "--port", str(free_port), "--data", str(tmp_path / "registry"),
+    result = dlab("registry", "start", "--port", str(port), "--data", str(tmp_path / "registry"),
                   "--tls-cert", str(cert), "--tls-key", str(other_key))
     assert result.returncode == 2 and "does not belong to the certificate" in result.stderr, result.stderr
     assert not (tmp_path / "registry" / "registry.json").exists()
 
 
-def test_registry_client_goes_through_no_proxy(tripwire, free_port, tiny_images, tmp_path):
+@pytest.mark.engine
+def test_registry_client_goes_through_no_proxy(tripwire, port, tiny_images, tmp_path):
     """start, push, status and stop with every proxy variable pointing at a tripwire: it sees no connection."""
     data = str(tmp_path / "registry")
-    proxies = {name: tripwire["url"] for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
-                                                   "all_proxy", "ALL_PROXY")}
-    proxies.update(no_proxy="", NO_PROXY="")
-    steps = [("start", "--port", str(free_port)), ("push", "--image", tiny_images("proxied")), ("status",), ("stop",)]
+    steps = [("start", "--port", str(port)), ("push", "--image", tiny_images("proxied")), ("status",), ("stop",)]
     for step in steps:
-        result = dlab("registry", *step, "--data", data, env=proxies)
+        result = dlab("registry", *step, "--data", data, env=tripwire.env)
         assert result.returncode == 0, result.stdout + result.stderr
-    assert tripwire["connections"] == [], "a registry request went to the proxy"
+    assert tripwire.requests == [], "a registry request went to the proxy"

@@ -14,14 +14,15 @@ import tarfile
 import pytest
 
 from dlab import archive
-from offline_helpers import dlab, docker, image_id, remove_tag
+from tests.support.images import image_id, remove_tag
+from tests.support.runner import dlab, docker
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(300)]
 
 
 def saved(*refs, edit=None):
     """`docker save` of refs, its manifest.json passed through edit(entries) first, gzip-compressed."""
-    plain = io.BytesIO(docker_bytes("save", *refs))
+    plain = io.BytesIO(docker("save", *refs, timeout=120, text=False).stdout)
     out = io.BytesIO()
     with tarfile.open(fileobj=plain) as src, tarfile.open(fileobj=out, mode="w") as dst:
         for info in src:
@@ -31,12 +32,6 @@ def saved(*refs, edit=None):
                 info.size = len(data)
             dst.addfile(info, io.BytesIO(data) if data is not None else None)
     return gzip.compress(out.getvalue())
-
-
-def docker_bytes(*args):
-    import subprocess
-
-    return subprocess.run(["docker", *args], capture_output=True, check=True, timeout=120).stdout
 
 
 def write_bundle(path, ref, tags, part, file="images/lab.tar.gz", before_close=None):

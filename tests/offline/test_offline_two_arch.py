@@ -9,13 +9,16 @@ import json
 import os
 import secrets
 import subprocess
-import sys
 import tarfile
 
 import pytest
 
 from dlab.images import architecture
-from offline_helpers import ROOT, docker, image_id
+from tests.support.images import image_id
+from tests.support.paths import VERSION
+from tests.support.runner import dlab, docker
+
+pytestmark = pytest.mark.engine
 
 BASES = {"amd64": ("debian:bookworm-slim", "dlab-base:bookworm"), "arm64": ("dlab-base:bookworm-arm64",)}
 
@@ -40,15 +43,10 @@ def lab_like(tag, arch, version, context):
     assert result.returncode == 0, result.stderr
 
 
-def dlab(repository, *args):
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "dlab"), *args], capture_output=True, text=True,
-                          timeout=900, env={**os.environ, "DLAB_REPOSITORY": repository})
-
-
 @pytest.fixture(scope="module")
-def two_arch(version, tmp_path_factory):
+def two_arch(tmp_path_factory):
     """A bundle of `<repository>:<version>-cpu-amd64` and `-cpu-arm64`, and the ids of both images."""
-    repository = f"dlabtest-twoarch-{secrets.token_hex(4)}"
+    repository, version = f"dlabtest-twoarch-{secrets.token_hex(4)}", VERSION
     folder = tmp_path_factory.mktemp("two-arch")
     tags = {arch: f"{repository}:{version}-cpu-{arch}" for arch in ("amd64", "arm64")}
     try:
@@ -57,7 +55,7 @@ def two_arch(version, tmp_path_factory):
         ids = {arch: image_id(tag) for arch, tag in tags.items()}
         out = folder / "stick"
         out.mkdir()
-        result = dlab(repository, "bundle", str(out), "--platform", "all", "--no-wheels")
+        result = dlab("bundle", str(out), "--platform", "all", "--no-wheels", env={"DLAB_REPOSITORY": repository})
         assert result.returncode == 0, result.stdout + result.stderr
         yield {"repository": repository, "tags": tags, "ids": ids, "path": next(out.iterdir()), "version": version}
     finally:
@@ -80,7 +78,7 @@ def test_load_of_a_two_architecture_bundle_loads_only_the_hosts_image(two_arch):
     other = "arm64" if native == "amd64" else "amd64"
     for tag in two_arch["tags"].values():
         docker("image", "rm", "--force", tag)
-    result = dlab(two_arch["repository"], "load", str(two_arch["path"]))
+    result = dlab("load", str(two_arch["path"]), env={"DLAB_REPOSITORY": two_arch["repository"]})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "parts match" in result.stderr + result.stdout
     assert f"left out: the bundle's images for {other}" in result.stdout

@@ -1,12 +1,12 @@
 """Talking to a lab in a test container: its Jupyter API on a 127.0.0.1 port, never through a proxy."""
 
 import json
-import time
 import urllib.error
 import urllib.request
 
+from tests.support.wait import DIRECT, until
+
 TOKEN = "test-token-0123456789abcdef"
-DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def api(port, path, token=TOKEN, method="GET", body=None, timeout=60):
@@ -23,19 +23,12 @@ def api(port, path, token=TOKEN, method="GET", body=None, timeout=60):
 
 
 def wait_for_api(port, container, timeout=90):
-    """Wait until the lab answers /api on port; fail with its log when it does not."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if api(port, "/api", token=None, timeout=5)[0] == 200:
-                return
-        except OSError:
-            pass
+    """Wait until the lab answers /api on port; fail with its log when it does not (or has exited)."""
+    def answers():
         container.reload()
-        if container.status == "exited":
-            break
-        time.sleep(0.3)
-    raise AssertionError(f"no Jupyter API on port {port}:\n{container.logs().decode(errors='replace')}")
+        assert container.status != "exited", f"the lab exited:\n{container.logs().decode(errors='replace')}"
+        return api(port, "/api", token=None, timeout=5)[0] == 200
+    until(answers, timeout, f"a Jupyter API on port {port}", explain=lambda: container.logs().decode(errors="replace"))
 
 
 def start_lab(tracked, port, environment=None, **kwargs):
@@ -58,12 +51,13 @@ def run_in_kernel(port, code, token=TOKEN, timeout=60):
     assert status == 201, status
 
     async def execute():
-        request = HTTPRequest(f"ws://127.0.0.1:{port}/api/kernels/{kernel['id']}/channels",
+        session = uuid.uuid4().hex  # as JupyterLab does; without one the server warns
+        request = HTTPRequest(f"ws://127.0.0.1:{port}/api/kernels/{kernel['id']}/channels?session_id={session}",
                               headers={"Authorization": f"token {token}"})
         socket = await websocket_connect(request)
         msg_id = uuid.uuid4().hex
         await socket.write_message(json.dumps({
-            "header": {"msg_id": msg_id, "username": "test", "session": uuid.uuid4().hex,
+            "header": {"msg_id": msg_id, "username": "test", "session": session,
                        "msg_type": "execute_request", "version": "5.3"},
             "parent_header": {}, "metadata": {}, "channel": "shell",
             "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
