@@ -91,7 +91,7 @@ def test_foreign_container_is_not_touched(tmp_path, labs, cpu_image):
     (["up", "--gpus", "²"], "bad --gpus value '²'"),
     (["up", "--token", "jupyter-café-token"], "characters other than ASCII"),
     (["up", "--public", "--token", "0123456789"], "needs 16 or more"),
-    (["up", "--memory", "lots"], "bad --memory"),
+    pytest.param(["up", "--memory", "lots"], "bad --memory", marks=pytest.mark.engine),  # refused after the probe
     (["doctor", "--port", "0"], "port 0 is out of range"),
 ])
 def test_bad_flags_are_one_line_and_exit_2(tmp_path, args, words):
@@ -119,6 +119,7 @@ def test_token_file_missing_or_empty(tmp_path, content, words):
     assert_refused(dlab("up", "--no-browser", "--token-file", str(token_file), "--work", str(tmp_path / "w")), words)
 
 
+@pytest.mark.engine
 def test_token_flag_says_it_shows_in_ps(tmp_path):
     """--token still works, and says once that the token is visible in `ps` and how to keep it private."""
     result = dlab("up", "--no-browser", "--token", "visible-token-123", "--image", "dlab:does-not-exist",
@@ -127,6 +128,7 @@ def test_token_flag_says_it_shows_in_ps(tmp_path):
     assert_refused(result, "dlab:does-not-exist")
 
 
+@pytest.mark.engine
 def test_certificate_and_key_that_do_not_match(tmp_path):
     """--public with a key that is not the certificate's: refused before anything starts."""
     import subprocess

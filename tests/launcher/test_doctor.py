@@ -80,6 +80,7 @@ def test_doctor_says_how_labs_are_kept_apart():
     assert "--userns=keep-id" in podman["how labs run"].detail
 
 
+@pytest.mark.engine
 def test_doctor_names_the_proxy_variables_it_sees():
     """On this host with proxy variables at a tripwire: doctor lists them, says dlab ignores them for 127.0.0.1, sends nothing."""
     from tests.support.proxy import Tripwire
