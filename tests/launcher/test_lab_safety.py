@@ -21,6 +21,7 @@ import pytest
 from dlab import engine, tls
 from tests.support.containers import TrackedContainer
 from tests.support.images import image_args
+from tests.support.logs import REFUSED
 from tests.support.ports import free_port
 from tests.support.proxy import Tripwire
 from tests.support.runner import LAB_URL, dlab, lab_container
@@ -82,8 +83,8 @@ def tripwire():
 
 @pytest.fixture(scope="module")
 def module_labs(docker_client):
-    """Names for the labs of this module; each is checked and removed at its end."""
-    with TrackedContainer(docker_client) as tracked:
+    """Names for the labs of this module; each is checked and removed at its end (the tests send wrong tokens)."""
+    with TrackedContainer(docker_client, allowed=REFUSED) as tracked:
         yield tracked
 
 

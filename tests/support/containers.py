@@ -29,9 +29,10 @@ class TrackedContainer:
     close() removes every container and fails on an unexpected line in the log of those not checked yet.
     """
 
-    def __init__(self, client, image=None):
+    def __init__(self, client, image=None, allowed=()):
         self.client = client
         self.image = image
+        self.allowed = tuple(allowed)  # lines every container here may log
         self.ids = []  # every container started here, removed at close()
         self.unchecked = {}  # id or name -> lines its log may have, checked at close()
 
@@ -62,7 +63,7 @@ class TrackedContainer:
         self.unchecked.pop(container.id, None)
         assert status == expect_exit, f"exit {status}, expected {expect_exit}:\n{tail(logs, 6000)}"
         if expect_exit == 0:
-            assert_clean(logs, allowed)
+            assert_clean(logs, (*self.allowed, *allowed))
         return logs
 
     def run(self, command, timeout=300, allowed=(), expect_exit=0, **kwargs):
@@ -87,7 +88,7 @@ class TrackedContainer:
         if expect_exit is not None:
             assert code == expect_exit, f"`{shown}`: exit {code}, expected {expect_exit}:\n{tail(text)}"
             if code == 0:
-                assert_clean(text, allowed, what=f"the output of `{shown}`")
+                assert_clean(text, (*self.allowed, *allowed), what=f"the output of `{shown}`")
         return Exec(code, text)
 
     def wait_healthy(self, container, timeout=60):
@@ -126,7 +127,7 @@ class TrackedContainer:
         problems = []
         for key, allowed in self.unchecked.items():
             for container in self.find(key):  # none: removed by the test (`dlab down`) or never started
-                problems += self.ending(container, allowed)
+                problems += self.ending(container, (*self.allowed, *allowed))
                 container.remove(force=True)
             for volume in self.client.volumes.list(filters={"label": f"{Label.INSTANCE}={key}"}):
                 volume.remove(force=True)
