@@ -158,14 +158,17 @@ def keep_certificate(cert: str, key: str, folder: Path) -> None:
 
 
 def free_port(host: str, port: int = 0) -> int:
-    """port when it is free on host; with port 0, a free one the system picks."""
+    """port when nothing listens there on host (the registry binds with SO_REUSEADDR, as docker-proxy does: see
+    probe.port_is_free); with port 0, a free one the system picks."""
     import socket
 
+    from . import probe  # not at import: `dlab --help` loads no socket module
+
+    if port:
+        return port if probe.port_is_free(port, host) else 0
+
     with socket.socket() as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return 0
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
