@@ -16,6 +16,7 @@ can run it before the rest of the course is copied in.
 
 import argparse
 import hashlib
+import ipaddress
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ import tarfile
 import time
 import tomllib
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -115,6 +117,24 @@ def ssl_context(cafile=None):
     return ssl.create_default_context(cafile=cafile)
 
 
+def is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def open_url(request, context, timeout):
+    """urlopen: through the proxy variables to the internet, but direct to a mirror on this machine (a loopback
+    address never goes through a proxy)."""
+    handlers = [urllib.request.HTTPSHandler(context=context)]
+    if is_loopback(urllib.parse.urlsplit(request.full_url).hostname or ""):
+        handlers.append(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener(*handlers).open(request, timeout=timeout)
+
+
 def download_once(asset, part, context, timeout):
     """Append the rest of the file to part (resuming with Range); returns True when done."""
     have = part.stat().st_size if part.exists() else 0
@@ -122,7 +142,7 @@ def download_once(asset, part, context, timeout):
     if have:
         request.add_header("Range", f"bytes={have}-")
     try:
-        response = urllib.request.urlopen(request, timeout=timeout, context=context)
+        response = open_url(request, context, timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # the part is already whole (or bigger): start over
             part.unlink()

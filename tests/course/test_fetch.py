@@ -126,6 +126,18 @@ def test_fetch_installs_a_verified_file_and_records_it(server, standalone, tmp_p
     assert "mnist: sha256 verified" in result.stdout
 
 
+def test_fetch_from_a_mirror_on_this_machine_goes_through_no_proxy(server, standalone, tmp_path, tripwire):
+    """With every proxy variable at a tripwire, a file served on 127.0.0.1 is fetched direct: the tripwire sees nothing."""
+    payload = os.urandom(1000)
+    server.files["/local.bin"] = payload
+    manifest = write_manifest(tmp_path / "course.toml", [
+        {"name": "local", "url": server.url + "/local.bin", "sha256": sha256(payload), "dest": "data/local.bin"}])
+    result = run_assets(standalone, "fetch", "--manifest", str(manifest), "--cache", str(tmp_path / "cache"),
+                        "--root", str(tmp_path / "root"), "--timeout", "5", env=tripwire.env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "root" / "data" / "local.bin").read_bytes() == payload and tripwire.requests == []
+
+
 def test_fetch_shows_progress(server, standalone, tmp_path):
     """The download prints progress lines with percent and size."""
     payload = os.urandom(2_000_000)
