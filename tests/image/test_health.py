@@ -1,59 +1,30 @@
 """The HEALTHCHECK: it asks the running server where the server says it is, never through a proxy."""
 
-import socket
 import subprocess
-import threading
 
 import docker
 import pytest
 
 from tests.support.jupyter import start_lab
+from tests.support.proxy import Tripwire
 
 pytestmark = pytest.mark.engine
 
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 FAST_PROBES = {"test": [], "interval": 1_000_000_000}  # the image's check, once a second
-
-
-class Tripwire:
-    """A listener on the host standing in for a school's proxy: it records every connection."""
-
-    def __init__(self):
-        self.socket = socket.create_server(("0.0.0.0", 0))
-        self.port = self.socket.getsockname()[1]
-        self.hits = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                connection, peer = self.socket.accept()
-            except OSError:
-                return
-            connection.settimeout(2)
-            try:
-                self.hits.append((peer, connection.recv(200)))
-            except OSError:
-                self.hits.append((peer, b""))
-            connection.close()
-
-    def environment(self):
-        """Every proxy variable pointing here, with nothing exempt."""
-        url = f"http://tripwire:{self.port}"
-        return {**{name: url for name in PROXY_VARIABLES}, "no_proxy": "", "NO_PROXY": ""}
 
 
 @pytest.fixture
 def tripwire():
-    wire = Tripwire()
+    """A tripwire on every interface of the host: the containers reach it as `tripwire` (the host's gateway)."""
+    wire = Tripwire(listen="0.0.0.0")
     yield wire
-    wire.socket.close()
+    wire.close()
 
 
 def start_behind_tripwire(container, tripwire, port, command=None, environment=None):
     lab = container.start(
         command=command, healthcheck=FAST_PROBES, extra_hosts={"tripwire": "host-gateway"},
-        environment={"JUPYTER_TOKEN": "t" * 24, **tripwire.environment(), **(environment or {})},
+        environment={"JUPYTER_TOKEN": "t" * 24, **tripwire.env_for("tripwire"), **(environment or {})},
         ports={"8888/tcp": ("127.0.0.1", port)})
     container.wait_healthy(lab, timeout=90)
     return lab
@@ -61,10 +32,10 @@ def start_behind_tripwire(container, tripwire, port, command=None, environment=N
 
 def assert_tripwire_works_yet_saw_nothing(tracked, lab, tripwire):
     """Nothing reached the proxy; then a request that does follow the proxy variables reaches it."""
-    assert tripwire.hits == []
+    assert tripwire.requests == []
     tracked.exec(lab, ["python", "-c", "import urllib.request as u; u.urlopen('http://example.invalid/', timeout=3)"],
                  expect_exit=None)
-    assert tripwire.hits, "the tripwire is not reachable from the container: the test proves nothing"
+    assert tripwire.requests, "the tripwire is not reachable from the container: the test proves nothing"
 
 
 def test_healthy_with_proxy_variables_set(container, tripwire, port):
@@ -98,7 +69,7 @@ def test_healthy_under_tls(container, tripwire, port, tmp_path):
     lab = container.start(
         command=["jupyter", "lab", "--ServerApp.certfile=/tls/lab.pem", "--ServerApp.keyfile=/tls/lab.key"],
         healthcheck=FAST_PROBES, extra_hosts={"tripwire": "host-gateway"},
-        environment={"JUPYTER_TOKEN": "t" * 24, **tripwire.environment()},
+        environment={"JUPYTER_TOKEN": "t" * 24, **tripwire.env_for("tripwire")},
         volumes={str(tmp_path): {"bind": "/tls", "mode": "ro"}}, ports={"8888/tcp": ("127.0.0.1", port)})
     container.wait_healthy(lab, timeout=90)
     assert_tripwire_works_yet_saw_nothing(container, lab, tripwire)

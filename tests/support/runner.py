@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from tests.support.paths import LAUNCHER
+from tests.support.proxy import network_env
 
 # The URL `dlab up` prints; groups: port, token.
 LAB_URL = re.compile(r"http://127\.0\.0\.1:(\d+)/lab\?token=([0-9a-zA-Z_-]+)")
@@ -21,16 +22,18 @@ def docker_gid():
         return os.stat("/var/run/docker.sock").st_gid
 
 
-def dlab(*args, env=None, launcher=LAUNCHER, timeout=900, user=None, python=sys.executable, clean_env=False, **kwargs):
+def dlab(*args, env=None, launcher=LAUNCHER, timeout=900, user=None, python=sys.executable, clean_env=False,
+         network=False, **kwargs):
     """Run the launcher as a user would: this checkout's, or one unpacked from a bundle (launcher=).
 
-    user: as that uid (and gid), in the docker group; clean_env: with env only, not this process's environment.
+    user: as that uid (and gid), in the docker group; clean_env: with env only, not this process's environment;
+    network: with this machine's proxy variables, not the suite's tripwire (a build that downloads wheels).
     """
     command = [python, str(launcher), *args]
     if user is not None:
         command = ["setpriv", f"--reuid={user}", f"--regid={user}", f"--groups={docker_gid()}", *command]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                          env={**({} if clean_env else os.environ), **(env or {})}, **kwargs)
+                          env={**({} if clean_env else network_env() if network else os.environ), **(env or {})}, **kwargs)
 
 
 def docker(*args, check=True, timeout=900, text=True):

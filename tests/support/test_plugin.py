@@ -50,3 +50,28 @@ def test_test_without_its_marker_is_refused(pytester, monkeypatch):
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*test_rooms.py::test_unmarked uses docker_client but is not marked engine*"])
     assert "test_marked" not in result.stderr.str()
+
+
+def test_request_through_a_proxy_fails_the_run(pytester, monkeypatch):
+    """A test whose request goes through the proxy variables passes itself, yet the run fails naming that request."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(str(ROOT / p) for p in (".", "scripts", "lab")))
+    pytester.makeconftest("pytest_plugins = ['tests.support.plugin']\n")
+    pytester.makepyfile(test_proxied="import urllib.request\n\n"
+                                     "def test_proxied():\n"
+                                     "    try:\n"
+                                     "        urllib.request.urlopen('http://192.0.2.7:81/data.zip', timeout=10)\n"
+                                     "    except OSError:\n"
+                                     "        pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 1
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*1 requests went through the proxy*the first: 'GET http://192.0.2.7:81/data.zip HTTP/1.1'*"])
+
+
+def test_network_env_has_the_machines_own_proxies():
+    """Steps that need the real network get the machine's proxy variables back, not the tripwire's."""
+    from tests.support.proxy import NAMES, machine_proxies, network_env
+
+    assert "127.0.0.1" in os.environ["http_proxy"] and os.environ["no_proxy"] == ""
+    env = network_env()
+    assert {name: env[name] for name in NAMES if name in env} == machine_proxies
