@@ -1,4 +1,4 @@
-"""The Jupyter server in each flavor's image: token auth, tini, health, a quick stop."""
+"""The Jupyter server in each flavor's image: token auth, tini, health, a clean stop on SIGTERM."""
 
 import re
 import time
@@ -67,14 +67,11 @@ def test_container_turns_healthy(container, lab):
     container.wait_healthy(lab, timeout=60)
 
 
-def test_docker_stop_ends_it_quickly(lab):
-    """`docker stop` ends the lab well within 10 s."""
-    started = time.monotonic()
+def test_docker_stop_ends_it_on_sigterm(lab):
+    """`docker stop` ends the lab on its SIGTERM: exit 0 or 143, not the 137 of the SIGKILL after the grace period."""
     lab.stop(timeout=10)
-    elapsed = time.monotonic() - started
     lab.reload()
     assert lab.status == "exited"
-    assert elapsed < 10, f"stop took {elapsed:.1f} s"
     assert lab.attrs["State"]["ExitCode"] in (0, 143), lab.attrs["State"]
 
 

@@ -1,6 +1,10 @@
 """What the lab's start does not pay for, and what it keeps doing all the same (no timings here:
 those are in `make bench`)."""
 
+import pytest
+
+pytestmark = pytest.mark.engine
+
 # Count the grammars Lark compiles while the Jupyter server's modules import, then check IRIs.
 SERVER_IMPORT = """
 import lark

@@ -7,7 +7,7 @@ import tarfile
 import pytest
 
 from tests.support.images import fresh_tag, image_id, remove_tag
-from tests.support.runner import dlab
+from tests.support.runner import dlab, docker
 
 pytestmark = pytest.mark.timeout(600)
 
