@@ -78,6 +78,8 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(f"FAILED: {len(seen)} requests went through the proxy (the suite's tripwire), "
                                     f"the first: {seen[0]!r}; fix: send loopback requests direct, and give steps "
                                     "that need the real network tests.support.proxy.network_env()", red=True)
+        for line in sorted(set(seen))[:10]:
+            terminalreporter.write_line(f"  {line}")
     if getattr(config, "dlab_flavor_deselected", 0):
         left_out = " ".join(f for f in FLAVORS if f not in config.dlab_flavors)
         terminalreporter.write_line(
