@@ -1,4 +1,9 @@
-"""What docker/trim-packages cut must not show: compiled modules load, the debugger attaches."""
+"""What docker/trim-packages cut must not show: compiled modules load (in each flavor: the CUDA one is cut more),
+the debugger attaches."""
+
+import pytest
+
+pytestmark = pytest.mark.engine
 
 # dlopen every compiled module that TensorFlow's and NVIDIA's trees do not hold (stripped or not);
 # os._exit skips the interpreter's teardown, which some libraries do not survive when merely loaded.
@@ -37,9 +42,10 @@ client.stop_channels()
 manager.shutdown_kernel(now=True)
 """
 
-def test_compiled_modules_load(cpu_container):
-    """Every compiled module outside TensorFlow loads, the stripped ones too."""
-    lines = cpu_container.run(["python", "-c", LOAD_ALL], network_mode="none").strip().splitlines()
+
+def test_compiled_modules_load(container):
+    """Every compiled module outside TensorFlow (and NVIDIA's libraries) loads, the stripped ones too."""
+    lines = container.run(["python", "-c", LOAD_ALL], network_mode="none").strip().splitlines()
     assert lines[-2] == "failed: []", lines[-2]
     assert int(lines[-1].split()[1]) > 300, lines[-1]
 
