@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from tests.hub.hub_helpers import Classroom, sign_in
+from tests.support.browser import new_page
 from tests.support.runner import docker
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -216,10 +217,6 @@ def test_handout_never_overwrites(classroom, tmp_path):
     assert "kept" in result.stdout
 
 
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-
-
 def spki_sha256(cert_path):
     """Base64 SHA-256 of the certificate's public key: what Chromium's SPKI allow-list takes."""
     pem = subprocess.run(["openssl", "x509", "-in", str(cert_path), "-pubkey", "-noout"], capture_output=True).stdout
@@ -233,42 +230,36 @@ def entry(page, name):
     return page.locator(".jp-DirListing-item", has=text)
 
 
+@pytest.mark.browser
 def test_browser_signs_in_over_https_and_runs_a_cell(classroom, tmp_path):
     """Chromium, trusting the generated certificate only, signs carol in, opens a course notebook, runs a cell."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     cert = classroom.root / "state" / "tls" / "cert.pem"
-    args = [*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={spki_sha256(cert)}"]
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            page.goto(f"https://localhost:{classroom.port}/")
-            page.fill("#username_input", "carol")
-            page.fill("#password_input", "carols-password")  # the first sign-in sets it
-            page.click("#login_submit")
-            page.wait_for_url(re.compile(r"/user/carol/lab"), timeout=120_000)
-            assert page.url.startswith("https://localhost:")
-            page.locator(".lm-TabBar-tab", has_text="Welcome.md").first.wait_for(timeout=120_000)
-            page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"Mem:")).first.wait_for(timeout=60_000)
-            entry(page, "course").dblclick()
-            entry(page, "exercises").dblclick()
-            notebook = page.locator(".jp-DirListing-item .jp-DirListing-itemText", has_text=re.compile(r"\.ipynb$")).first
-            notebook.wait_for(timeout=30_000)
-            notebook.dblclick()
-            panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-            panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
-            page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"\(ipykernel\) \| Idle")).first.wait_for(
-                timeout=120_000)
-            panel.locator(".jp-Cell").first.click()
-            page.keyboard.press("Escape")
-            page.keyboard.press("a")
-            page.keyboard.press("Enter")
-            page.keyboard.type("print(6 * 7)")
-            page.keyboard.press("Shift+Enter")
-            panel.locator(".jp-OutputArea-output", has_text=re.compile(r"^\s*42\s*$")).wait_for(timeout=120_000)
-        finally:
-            page.screenshot(path=str(tmp_path / "last.png"))
-            browser.close()
+    with new_page(screenshot=tmp_path / "last.png", args=[f"--ignore-certificate-errors-spki-list={spki_sha256(cert)}"]) as page:
+        page.goto(f"https://localhost:{classroom.port}/")
+        page.fill("#username_input", "carol")
+        page.fill("#password_input", "carols-password")  # the first sign-in sets it
+        page.click("#login_submit")
+        page.wait_for_url(re.compile(r"/user/carol/lab"), timeout=120_000)
+        assert page.url.startswith("https://localhost:")
+        page.locator(".lm-TabBar-tab", has_text="Welcome.md").first.wait_for(timeout=120_000)
+        page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"Mem:")).first.wait_for(timeout=60_000)
+        entry(page, "course").dblclick()
+        entry(page, "exercises").dblclick()
+        notebook = page.locator(".jp-DirListing-item .jp-DirListing-itemText", has_text=re.compile(r"\.ipynb$")).first
+        notebook.wait_for(timeout=30_000)
+        notebook.dblclick()
+        panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+        panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
+        page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"\(ipykernel\) \| Idle")).first.wait_for(
+            timeout=120_000)
+        panel.locator(".jp-Cell").first.click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("a")
+        page.keyboard.press("Enter")
+        page.keyboard.type("print(6 * 7)")
+        page.keyboard.press("Shift+Enter")
+        panel.locator(".jp-OutputArea-output", has_text=re.compile(r"^\s*42\s*$")).wait_for(timeout=120_000)
 
 
 def test_users_lists_the_class(classroom):

@@ -26,6 +26,7 @@ from tests.support.ports import free_port
 from tests.support.proxy import Tripwire
 from tests.support.runner import LAB_URL, dlab, lab_container
 from tests.support.student import STUDENT_UID, as_student
+from tests.support.wait import until
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow, pytest.mark.timeout(900)]
 HTTPS_URL = re.compile(r"https://127\.0\.0\.1:(\d+)/lab\?token=([0-9a-zA-Z_.~-]+)")
@@ -344,13 +345,12 @@ from jupyter_core.paths import jupyter_runtime_dir
 client = BlockingKernelClient(connection_file=jupyter_runtime_dir() + "/kernel-{session['kernel']['id']}.json")
 client.load_connection_file()
 client.start_channels()
+client.wait_for_ready(timeout=120)  # a kernel still starting would miss the cell (a loaded machine is slow)
 client.execute("import time; time.sleep(600)")
 time.sleep(1)
-""")
-    for _ in range(100):
-        if api(port, "/api/sessions", token)[1][0]["kernel"]["execution_state"] == "busy":
-            break
-        time.sleep(0.2)
+""", timeout=150)
+    until(lambda: api(port, "/api/sessions", token)[1][0]["kernel"]["execution_state"] == "busy", 60,
+          "the notebook's kernel busy")
     down = dlab("down", "--yes", name, env=tripwire.env)
     again = dlab(*args)
     assert down.returncode == 0 and again.returncode == 0, down.stderr + again.stderr

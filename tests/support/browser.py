@@ -11,12 +11,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 
 
 @contextlib.contextmanager
-def new_page(screenshot=None):
-    """A fresh page in a fresh browser; a screenshot of its last state is saved to screenshot (a path)."""
+def new_page(screenshot=None, args=()):
+    """A fresh page in a fresh browser (args: Chromium switches added); a screenshot of its last state is saved to
+    screenshot (a path)."""
     from playwright import sync_api
 
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *args])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
             yield page
