@@ -109,6 +109,15 @@ def open_tmp():
 
 
 @pytest.fixture
+def work(tmp_path):
+    """An empty work folder to mount at /home/jovyan/work; the container's user (uid 1000) writes here."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    folder.chmod(0o777)
+    return folder
+
+
+@pytest.fixture
 def fake_gpu_host(tmp_path):
     """make(toolkit=False) -> env in which the host looks as if it had two NVIDIA GPUs."""
     return lambda toolkit=False: stand_in_gpu_path(tmp_path / "stand-in-bin", toolkit)

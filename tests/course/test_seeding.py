@@ -37,14 +37,6 @@ def newer_image(docker_client, base, extra_name, extra_nb):
     return tag
 
 
-@pytest.fixture
-def work(tmp_path):
-    folder = tmp_path / "work"
-    folder.mkdir()
-    folder.chmod(0o777)  # the container's user (uid 1000) writes here
-    return folder
-
-
 def test_first_start_seeds_exercises_and_solutions(cpu_container, work):
     """On first start the work folder gets course/exercises and course/solutions with every notebook the image ships."""
     start_and_wait(cpu_container, work)

@@ -24,14 +24,6 @@ CHECK_COURSE = (
 )
 
 
-@pytest.fixture
-def work(tmp_path):
-    folder = tmp_path / "work"
-    folder.mkdir()
-    folder.chmod(0o777)  # the container's user (uid 1000) writes here
-    return folder
-
-
 def mounted(work):
     return {str(work): {"bind": WORK, "mode": "rw"}}
 
